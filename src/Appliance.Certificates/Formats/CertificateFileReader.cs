@@ -424,7 +424,7 @@ public static class CertificateFileReader
         private static string Describe(ReadOnlySpan<byte> content)
         {
             string? kind =
-                content.StartsWith("\x89PNG"u8) ? "a PNG picture" :
+                content.StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47]) ? "a PNG picture" :
                 content.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ? "a JPEG picture" :
                 content.StartsWith("GIF8"u8) ? "a GIF picture" :
                 content.StartsWith("%PDF"u8) ? "a PDF document" :
