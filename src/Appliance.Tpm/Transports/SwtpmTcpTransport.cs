@@ -49,30 +49,45 @@ internal sealed class SwtpmTcpTransport : ITpmTransport
     }
 
     /// <summary>
-    /// Powers the simulator on (CMD_INIT through the control port) and runs TPM2_Startup(CLEAR): what a
-    /// BIOS does on a real machine. An already started TPM is fine.
+    /// Makes the simulator usable as firmware would on real hardware: power-on (CMD_INIT through the
+    /// control port) and TPM2_Startup(CLEAR), but only when it is not running yet. A running swtpm is
+    /// left alone: each power cycle without TPM2_Shutdown counts as a dictionary-attack failure
+    /// (Part 1, 19.8.6 "non-orderly shutdown"), and a few of them would put the TPM into lockout.
     /// </summary>
     public void PowerOnAndStartup()
     {
-        using (var control = Connect(ControlPort))
+        var client = new Tpm2Client(this);
+        try
         {
-            Span<byte> request = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt32BigEndian(request, CmdInit);
-            BinaryPrimitives.WriteUInt32BigEndian(request[4..], 0); // init flags: keep volatile state
-            var stream = control.GetStream();
-            stream.Write(request);
-            Span<byte> answer = stackalloc byte[4];
-            stream.ReadExactly(answer);
-            var result = BinaryPrimitives.ReadUInt32BigEndian(answer);
-            if (result != 0)
-            {
-                throw new IOException($"swtpm at {_host}:{ControlPort} refused CMD_INIT with result 0x{result:X}.");
-            }
+            client.Startup(TpmSu.Clear);
+            return;
+        }
+        catch (TpmException e) when (e.Code == TpmResponseCode.Failure)
+        {
+            // swtpm answers TPM_RC_FAILURE to everything until it gets CMD_INIT.
         }
 
+        SendControl(CmdInit, 0); // init flags 0: keep the volatile state file, if any
         // CMD_INIT closes the data connection on swtpm's side; open a fresh one.
         CloseData();
-        new Tpm2Client(this).Startup(TpmSu.Clear);
+        client.Startup(TpmSu.Clear);
+    }
+
+    private void SendControl(uint command, uint argument)
+    {
+        using var control = Connect(ControlPort);
+        Span<byte> request = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(request, command);
+        BinaryPrimitives.WriteUInt32BigEndian(request[4..], argument);
+        var stream = control.GetStream();
+        stream.Write(request);
+        Span<byte> answer = stackalloc byte[4];
+        stream.ReadExactly(answer);
+        var result = BinaryPrimitives.ReadUInt32BigEndian(answer);
+        if (result != 0)
+        {
+            throw new IOException($"swtpm at {_host}:{ControlPort} refused control command {command} with result 0x{result:X}.");
+        }
     }
 
     public byte[] Transmit(ReadOnlySpan<byte> command)
