@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 
 namespace Appliance.Tpm.Marshalling;
 
@@ -58,7 +59,11 @@ internal static class Tpm2Frame
         writer.WriteBytes(sendParameters);
         // commandSize counts the whole command, header included.
         writer.PatchUInt32(2, (uint)writer.Position);
-        return writer.ToArray();
+        var frame = writer.ToArray();
+        // Parameters may hold secrets (Create's sensitive data); the caller zeroes the returned command.
+        CryptographicOperations.ZeroMemory(sendParameters);
+        CryptographicOperations.ZeroMemory(buffer);
+        return frame;
     }
 
     /// <summary>Checks the header, throws <see cref="TpmException"/> for a non-zero response code, and splits the rest.</summary>
