@@ -71,12 +71,12 @@ cmd_test() {
   rm -rf "$results"
   set +e
   dotnet test Firmware.sln -c Release -nologo --logger "console;verbosity=normal" --logger trx --results-directory "$results" 2>&1 | tee "$OUT/test.log" \
-    | grep -E '^\s*(Passed|Failed|Skipped) |error|Failed!|Passed!|Total tests|^\s+(Assert|Expected|Actual|at Appliance)' 
+    | grep -E '\[FAIL\]|^\s*Failed |: error |Failed!|Passed!|^\s+(Assert|Expected|Actual|Error Message|at Appliance)' || true
   local status=${PIPESTATUS[0]}
   set -e
   local passed failed
-  passed=$(grep -ohE 'Passed: +[0-9]+' "$OUT/test.log" | awk '{s+=$2} END {print s+0}')
-  failed=$(grep -ohE 'Failed: +[0-9]+' "$OUT/test.log" | awk '{s+=$2} END {print s+0}')
+  passed=$( { grep -ohE 'Passed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
+  failed=$( { grep -ohE 'Failed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
   echo "$passed passed, $failed failed"
   if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
     echo "tests failed (full log: $OUT/test.log)" >&2

@@ -17,27 +17,32 @@ public sealed class OpenSslFixture : IDisposable
         Run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", Path("intermediate.key"), "-out", Path("intermediate.csr"), "-subj", "/C=US/O=Test PKI/CN=Test Intermediate CA");
         Run("x509", "-req", "-in", Path("intermediate.csr"), "-CA", Path("root.crt"), "-CAkey", Path("root.key"), "-CAcreateserial",
             "-out", Path("intermediate.crt"), "-days", "1825", "-extfile", Path("ca.ext"));
+        Run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", Path("orphan.key"), "-out", Path("orphan.csr"), "-subj", "/C=US/O=Elsewhere/CN=Orphan Issuing CA");
+        Run("x509", "-req", "-in", Path("orphan.csr"), "-signkey", Path("orphan.key"), "-out", Path("orphan.crt"), "-days", "1825", "-extfile", Path("ca.ext"));
     }
 
     public string Directory { get; }
 
+    /// <summary>"intermediate" (under the test root) or "orphan" (a CA whose certificate is never imported, so chains stay incomplete).</summary>
+    private string IssuerPath(string issuer, string extension) => Path(issuer + extension);
+
     public string Path(string name) => System.IO.Path.Combine(Directory, name);
 
     /// <summary>A new leaf key and certificate for <paramref name="names"/>, issued by the intermediate CA; returns the file stem.</summary>
-    public string MakeLeaf(string stem, string commonName, string[] names, string keySpec = "rsa:2048", int days = 90)
+    public string MakeLeaf(string stem, string commonName, string[] names, string keySpec = "rsa:2048", int days = 90, string issuer = "intermediate")
     {
         Run("req", "-newkey", keySpec, "-nodes", "-keyout", Path(stem + ".key"), "-out", Path(stem + ".csr"), "-subj", $"/C=US/O=Example/CN={commonName}");
-        SignRequest(Path(stem + ".csr"), Path(stem + ".crt"), names, days);
+        SignRequest(Path(stem + ".csr"), Path(stem + ".crt"), names, days, issuer);
         return stem;
     }
 
     /// <summary>Signs a CSR (PEM) with the intermediate CA as a TLS server certificate with the given SANs.</summary>
-    public void SignRequest(string csrPath, string certificatePath, string[] names, int days = 90)
+    public void SignRequest(string csrPath, string certificatePath, string[] names, int days = 90, string issuer = "intermediate")
     {
         var extension = certificatePath + ".ext";
         File.WriteAllText(extension, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName="
             + string.Join(',', names.Select(n => System.Net.IPAddress.TryParse(n, out _) ? "IP:" + n : "DNS:" + n)) + "\n");
-        Run("x509", "-req", "-in", csrPath, "-CA", Path("intermediate.crt"), "-CAkey", Path("intermediate.key"), "-CAcreateserial",
+        Run("x509", "-req", "-in", csrPath, "-CA", IssuerPath(issuer, ".crt"), "-CAkey", IssuerPath(issuer, ".key"), "-CAcreateserial",
             "-out", certificatePath, "-days", days.ToString(), "-extfile", extension);
     }
 

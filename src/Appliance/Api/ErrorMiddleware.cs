@@ -29,6 +29,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         AccountException a => (a.Status, a.Message),
         CertificateImportException i => (400, i.Message),
         CertificateRequestException r => (400, r.Message),
+        CertificateExportException x => (400, x.Message),
         CertificateStoreException s => (s.Reason switch
         {
             StoreFailure.NotFound => 404,
