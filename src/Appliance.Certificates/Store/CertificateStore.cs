@@ -503,6 +503,55 @@ public sealed class CertificateStore
         return GetCertificate(id);
     }
 
+    // ---------------------------------------------------------------- address assignments
+
+    /// <summary>The stored per-address settings; addresses without a row use the defaults (no certificate, both on).</summary>
+    public IReadOnlyList<AddressAssignment> ListAssignments()
+    {
+        using var connection = _database.Open();
+        using var command = Command(connection, null, "SELECT address, certificate_id, appliance_access, site_access FROM address_assignments ORDER BY address");
+        using var reader = command.ExecuteReader();
+        var list = new List<AddressAssignment>();
+        while (reader.Read())
+            list.Add(new AddressAssignment(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3) != 0));
+        return list;
+    }
+
+    /// <summary>
+    /// Replaces the settings of the given addresses (others stay) in one transaction. A certificate assigned to an
+    /// address must be stored with its private key and must not be a certificate authority.
+    /// </summary>
+    public void SetAssignments(IReadOnlyList<AddressAssignment> assignments)
+    {
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var certificates = LoadView(connection, transaction).Certificates;
+            foreach (var assignment in assignments)
+            {
+                if (!System.Net.IPAddress.TryParse(assignment.Address, out var ip))
+                    throw new CertificateStoreException(StoreFailure.Invalid, $"'{assignment.Address}' is not an IP address; give addresses such as 192.0.2.10 or 2001:db8::10.");
+                if (assignment.CertificateId is { } id)
+                {
+                    var certificate = certificates.FirstOrDefault(c => c.Id == id) ?? throw NotFound(id);
+                    if (!certificate.HasPrivateKey)
+                        throw new CertificateStoreException(StoreFailure.Invalid, $"'{certificate.FriendlyName}' has no private key on this appliance, so it cannot serve {ip}; import its private key first.");
+                    if (certificate.Facts.IsCertificateAuthority)
+                        throw new CertificateStoreException(StoreFailure.Invalid, $"'{certificate.FriendlyName}' is a certificate authority, not a server certificate; assign a server certificate to {ip}.");
+                }
+                Exec(connection, transaction, """
+                    INSERT INTO address_assignments (address, certificate_id, appliance_access, site_access) VALUES ($a, $c, $x, $s)
+                    ON CONFLICT (address) DO UPDATE SET certificate_id = excluded.certificate_id,
+                        appliance_access = excluded.appliance_access, site_access = excluded.site_access
+                    """, ("$a", Selection.SelectionSnapshot.Canonical(ip).ToString()), ("$c", assignment.CertificateId),
+                    ("$x", assignment.ApplianceAccess ? 1 : 0), ("$s", assignment.SiteAccess ? 1 : 0));
+            }
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+    }
+
     // ---------------------------------------------------------------- internals
 
     private sealed record View(IReadOnlyList<StoredCertificate> Certificates, IReadOnlyList<StoredKey> Keys);

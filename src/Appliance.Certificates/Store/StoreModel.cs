@@ -77,3 +77,6 @@ public sealed class CertificateStoreException(StoreFailure reason, string messag
 {
     public StoreFailure Reason { get; } = reason;
 }
+
+/// <summary>Per address: the certificate assigned there, and whether /appliance and the site answer there.</summary>
+public sealed record AddressAssignment(string Address, string? CertificateId, bool ApplianceAccess, bool SiteAccess);

@@ -53,7 +53,8 @@ internal static partial class ApplianceServer
             var selector = kestrel.ApplicationServices.GetRequiredService<TlsCertificateSelector>();
             kestrel.Listen(bind, options.HttpsPort, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
             {
-                OnConnection = context => ValueTask.FromResult(selector.Options(context.ClientHelloInfo.ServerName)),
+                OnConnection = context => ValueTask.FromResult(selector.Options(context.ClientHelloInfo.ServerName,
+                    (context.Connection.LocalEndPoint as IPEndPoint)?.Address ?? IPAddress.None)),
             }));
             kestrel.Listen(bind, options.HttpPort);
         });

@@ -1,22 +1,31 @@
-using System.Collections.Frozen;
+using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Appliance.Certificates.Selection;
 using Appliance.Certificates.Store;
 
 namespace Appliance.Tls;
 
 /// <summary>
-/// Chooses the certificate for each TLS handshake from an immutable snapshot of the store, swapped
-/// atomically after every store change (no restart, no dropped connection). Order (DESIGN.md
-/// "Certificate selection"): exact SAN match, then one-label wildcard, preferring currently valid and
-/// then the latest notAfter; no SNI or no match: the default certificate; else the factory certificate.
+/// Chooses the certificate for each TLS handshake from an immutable <see cref="SelectionSnapshot"/>, swapped
+/// atomically after every store change (no restart, no dropped connection) and every few minutes (validity).
+/// Certificate contexts (leaf + intermediates, key decrypted from the vault) are made on first use of a
+/// certificate and kept across snapshots while the certificate is unchanged, so start-up costs nothing per
+/// certificate and a name already seen never pays for it again.
 /// </summary>
-internal sealed partial class TlsCertificateSelector
+internal sealed partial class TlsCertificateSelector : IDisposable
 {
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(10);
     private readonly CertificateStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<TlsCertificateSelector> _logger;
-    private volatile Snapshot _snapshot = Snapshot.Empty;
+    private readonly ConcurrentDictionary<string, Lazy<SslStreamCertificateContext?>> _contexts = new(StringComparer.Ordinal);
+    private readonly ITimer _refresh;
+    private readonly Lock _rebuildLock = new();
+    private volatile SelectionSnapshot _snapshot = SelectionSnapshot.Empty;
+    private volatile IReadOnlyDictionary<string, StoredCertificate> _byId = new Dictionary<string, StoredCertificate>();
 
     public TlsCertificateSelector(CertificateStore store, TimeProvider time, ILogger<TlsCertificateSelector> logger)
     {
@@ -25,33 +34,83 @@ internal sealed partial class TlsCertificateSelector
         _logger = logger;
         store.Changed += Rebuild;
         Rebuild();
+        _refresh = time.CreateTimer(_ => Rebuild(), null, RefreshInterval, RefreshInterval);
     }
+
+    public SelectionSnapshot Snapshot => _snapshot;
 
     public void Rebuild()
     {
-        try
+        lock (_rebuildLock)
         {
-            _snapshot = Snapshot.Build(_store, _time.GetUtcNow());
-        }
-        catch (Exception e)
-        {
-            // Keep serving the previous snapshot; a broken rebuild must not take TLS down.
-            LogRebuildFailed(_logger, e);
+            try
+            {
+                var certificates = _store.ListCertificates();
+                var snapshot = SelectionSnapshot.Build(certificates, _time.GetUtcNow());
+                _byId = certificates.ToDictionary(c => c.Id);
+                _snapshot = snapshot;
+                // Drop contexts of certificates that left the store or whose chain changed.
+                var live = snapshot.Entries.Select(ContextKey).ToHashSet(StringComparer.Ordinal);
+                foreach (var key in _contexts.Keys)
+                    if (!live.Contains(key)) _contexts.TryRemove(key, out _);
+            }
+            catch (Exception e)
+            {
+                // Keep serving the previous snapshot; a broken rebuild must not take TLS down.
+                LogRebuildFailed(_logger, e);
+            }
         }
     }
 
-    public SslServerAuthenticationOptions Options(string? serverName)
+    /// <summary>The handshake options for this connection; throws when nothing can serve (the handshake then fails).</summary>
+    public SslServerAuthenticationOptions Options(string? serverName, IPAddress localAddress)
     {
-        var context = _snapshot.Select(serverName).Context;
+        var snapshot = _snapshot;
+        var selected = snapshot.Select(serverName, localAddress);
+        var context = selected is null ? null : ContextOf(selected.Value.Entry);
+        if (context is null && selected is not null && selected.Value.Rule != SelectionRule.Factory)
+        {
+            // The chosen certificate's key cannot be opened (vault unavailable): fall back to the factory certificate.
+            var factory = snapshot.Select(null, IPAddress.None);
+            context = factory is null ? null : ContextOf(factory.Value.Entry);
+        }
         return new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = context,
+            ServerCertificateContext = context ?? throw new AuthenticationException("No certificate can serve this connection: the factory certificate is unavailable."),
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            // Only AEAD suites with forward secrecy (ECDHE), TLS 1.3 suites first.
             CipherSuitesPolicy = StrongSuites,
+            ApplicationProtocols = [SslApplicationProtocol.Http11],
         };
     }
 
+    private SslStreamCertificateContext? ContextOf(SelectionEntry entry) =>
+        _contexts.GetOrAdd(ContextKey(entry), _ => new Lazy<SslStreamCertificateContext?>(() => CreateContext(entry))).Value;
+
+    private static string ContextKey(SelectionEntry entry) => entry.Certificate.Id + "|" + string.Join(',', entry.Certificate.Chain);
+
+    private SslStreamCertificateContext? CreateContext(SelectionEntry entry)
+    {
+        try
+        {
+            // Not disposed: the context keeps using the certificate while it is cached.
+            var withKey = _store.LoadWithPrivateKey(entry.Certificate);
+            if (withKey is null) return null;
+            var byId = _byId;
+            var intermediates = new X509Certificate2Collection(entry.Certificate.Chain.Skip(1)
+                .Select(id => byId.TryGetValue(id, out var c) ? c : null).OfType<StoredCertificate>()
+                .Where(c => !c.Facts.IsSelfSigned).Select(c => c.Certificate).ToArray());
+            return SslStreamCertificateContext.Create(withKey, intermediates, offline: true);
+        }
+        catch (Exception e)
+        {
+            LogContextFailed(_logger, e, entry.Certificate.Id);
+            return null;
+        }
+    }
+
+    public void Dispose() => _refresh.Dispose();
+
+    /// <summary>TLS 1.3 suites and, for TLS 1.2, only ECDHE with AEAD (forward secrecy, no CBC, no RSA key exchange).</summary>
     private static readonly CipherSuitesPolicy StrongSuites = new(
     [
         TlsCipherSuite.TLS_AES_256_GCM_SHA384,
@@ -68,92 +127,6 @@ internal sealed partial class TlsCertificateSelector
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Rebuilding the TLS certificate snapshot failed; the previous one stays in use")]
     private static partial void LogRebuildFailed(ILogger logger, Exception exception);
 
-    internal sealed record Entry(string CertificateId, SslStreamCertificateContext Context, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
-
-    internal sealed class Snapshot
-    {
-        public static readonly Snapshot Empty = new(FrozenDictionary<string, Entry[]>.Empty, FrozenDictionary<string, Entry[]>.Empty, null, null, DateTimeOffset.MinValue);
-
-        private readonly FrozenDictionary<string, Entry[]> _exact;
-        private readonly FrozenDictionary<string, Entry[]> _wildcard;
-        private readonly Entry? _default;
-        private readonly Entry? _factory;
-        private readonly DateTimeOffset _builtAt;
-
-        private Snapshot(FrozenDictionary<string, Entry[]> exact, FrozenDictionary<string, Entry[]> wildcard, Entry? @default, Entry? factory, DateTimeOffset builtAt)
-        {
-            _exact = exact;
-            _wildcard = wildcard;
-            _default = @default;
-            _factory = factory;
-            _builtAt = builtAt;
-        }
-
-        public static Snapshot Build(CertificateStore store, DateTimeOffset now)
-        {
-            var all = store.ListCertificates();
-            var exact = new Dictionary<string, List<Entry>>(StringComparer.Ordinal);
-            var wildcard = new Dictionary<string, List<Entry>>(StringComparer.Ordinal);
-            Entry? @default = null, factory = null;
-            foreach (var certificate in all.Where(c => c.HasPrivateKey && !c.Facts.IsCertificateAuthority))
-            {
-                // Not disposed: the context keeps using the certificate for the snapshot's lifetime.
-                var withKey = store.LoadWithPrivateKey(certificate);
-                if (withKey is null) continue;
-                var intermediates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection(
-                    certificate.Chain.Skip(1).Select(id => all.First(c => c.Id == id)).Where(c => !c.Facts.IsSelfSigned).Select(c => c.Certificate).ToArray());
-                var entry = new Entry(certificate.Id, SslStreamCertificateContext.Create(withKey, intermediates, offline: true),
-                    certificate.Facts.NotBefore, certificate.Facts.NotAfter);
-                if (certificate.IsFactory) factory = entry;
-                if (certificate.IsDefault) @default = entry;
-                if (certificate.IsFactory) continue; // The factory certificate answers only as the last resort.
-                foreach (var name in certificate.Facts.HostNames)
-                {
-                    var normalized = Normalize(name);
-                    if (normalized.StartsWith("*.", StringComparison.Ordinal)) Add(wildcard, normalized[2..], entry);
-                    else Add(exact, normalized, entry);
-                }
-            }
-            return new Snapshot(Freeze(exact, now), Freeze(wildcard, now), @default, factory, now);
-        }
-
-        public Entry Select(string? serverName)
-        {
-            if (!string.IsNullOrEmpty(serverName))
-            {
-                var name = Normalize(serverName);
-                if (_exact.TryGetValue(name, out var exact)) return exact[0];
-                var dot = name.IndexOf('.');
-                if (dot > 0 && _wildcard.TryGetValue(name[(dot + 1)..], out var wildcard)) return wildcard[0];
-            }
-            return _default ?? _factory ?? throw new InvalidOperationException("No certificate is available for TLS: the factory certificate is missing from the store.");
-        }
-
-        /// <summary>Names compare case-insensitively with any trailing dot removed, IDNs as A-labels (RFC 6066 3, RFC 5890).</summary>
-        internal static string Normalize(string name)
-        {
-            name = name.TrimEnd('.').ToLowerInvariant();
-            try
-            {
-                return name.Any(ch => ch > 0x7f) ? new System.Globalization.IdnMapping().GetAscii(name) : name;
-            }
-            catch (ArgumentException)
-            {
-                return name;
-            }
-        }
-
-        private static void Add(Dictionary<string, List<Entry>> map, string name, Entry entry)
-        {
-            if (!map.TryGetValue(name, out var list)) map[name] = list = [];
-            list.Add(entry);
-        }
-
-        // Among several: currently valid first, then the latest notAfter.
-        private static FrozenDictionary<string, Entry[]> Freeze(Dictionary<string, List<Entry>> map, DateTimeOffset now) =>
-            map.ToFrozenDictionary(p => p.Key, p => p.Value
-                .OrderByDescending(e => e.NotBefore <= now && now <= e.NotAfter)
-                .ThenByDescending(e => e.NotAfter)
-                .ToArray(), StringComparer.Ordinal);
-    }
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "The TLS context of certificate {CertificateId} could not be made; the factory certificate answers instead")]
+    private static partial void LogContextFailed(ILogger logger, Exception exception, string certificateId);
 }
