@@ -140,7 +140,7 @@ public sealed class SelectionSnapshot
     public static IPAddress Canonical(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) return address.MapToIPv4();
-        if (address.ScopeId != 0) return new IPAddress(address.GetAddressBytes());
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && address.ScopeId != 0) return new IPAddress(address.GetAddressBytes());
         return address;
     }
 

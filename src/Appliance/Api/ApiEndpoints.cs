@@ -133,6 +133,8 @@ internal static class ApiEndpoints
                 : Results.Json(CertificateRequestDto.From(request!), ApiJson.Default.CertificateRequestDto, statusCode: 201);
         });
 
+        Network.NetworkEndpoints.Map(api);
+
         api.MapFallback((HttpContext context) => Problem(404, $"There is no API route {context.Request.Method} {context.Request.Path}."));
     }
 
@@ -154,7 +156,7 @@ internal static class ApiEndpoints
         _ => "Error",
     };
 
-    private static async Task<T> ReadJson<T>(HttpContext context, JsonTypeInfo<T> type)
+    internal static async Task<T> ReadJson<T>(HttpContext context, JsonTypeInfo<T> type)
     {
         if (context.Request.ContentLength > MaxJsonBytes)
             throw new ApiException(413, $"The request body is {context.Request.ContentLength} bytes; at most {MaxJsonBytes} are accepted here.");

@@ -44,6 +44,8 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton(facts);
         builder.Services.AddSingleton<StatusService>();
         builder.Services.AddSingleton<TlsCertificateSelector>();
+        builder.Services.AddSingleton<Network.AddressAccess>();
+        builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream));
 
         var bind = options.Bind ?? IPAddress.IPv6Any;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -83,6 +85,7 @@ internal static partial class ApplianceServer
             context.Response.Headers.CacheControl = "no-store";
             await next(context);
         });
+        app.UseMiddleware<Network.SiteMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
         ApiEndpoints.Map(app);
 

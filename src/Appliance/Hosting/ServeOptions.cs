@@ -9,19 +9,21 @@ internal sealed record ServeOptions(
     int HttpsPort,
     int HttpPort,
     string KeyProtection,
-    string? Tpm)
+    string? Tpm,
+    string? SiteUpstream = null)
 {
     public const string Usage = """
         Usage:
           appliance serve --state-dir DIR [--bind ADDRESS] [--https-port 443] [--http-port 80]
                           [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection software]
+                          [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
           appliance --version
         """;
 
     /// <summary>Parses the arguments after "serve"; throws <see cref="ArgumentException"/> with the fix in the message.</summary>
     public static ServeOptions Parse(IReadOnlyList<string> args)
     {
-        string? stateDirectory = null, tpm = null, keyProtection = null;
+        string? stateDirectory = null, tpm = null, keyProtection = null, siteUpstream = null;
         IPAddress? bind = null;
         int httpsPort = 443, httpPort = 80;
         for (var i = 0; i < args.Count; i++)
@@ -43,6 +45,12 @@ internal sealed record ServeOptions(
                 case "--http-port": httpPort = Port(args[i], Value()); break;
                 case "--tpm": tpm = Value(); break;
                 case "--key-protection": keyProtection = Value(); break;
+                case "--site-upstream":
+                    siteUpstream = Value();
+                    if (!siteUpstream.StartsWith("unix:/", StringComparison.Ordinal)
+                        && !(Uri.TryCreate(siteUpstream, UriKind.Absolute, out var upstream) && upstream.Scheme == "http"))
+                        throw new ArgumentException($"--site-upstream {siteUpstream}: give http://HOST:PORT or unix:/path/to.sock.");
+                    break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
@@ -55,7 +63,7 @@ internal sealed record ServeOptions(
         if (keyProtection == "tpm")
             throw new ArgumentException("TPM key protection is not available in this build yet; start with --key-protection software.");
         if (httpsPort == httpPort) throw new ArgumentException($"--https-port and --http-port are both {httpsPort}; give them different ports.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm);
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, siteUpstream);
     }
 
     private static int Port(string option, string value) =>
