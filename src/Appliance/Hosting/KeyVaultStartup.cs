@@ -50,7 +50,7 @@ internal static partial class KeyVaultStartup
         {
             tpm = TpmSealedVaultKey.Open(device, TpmTimeout);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TpmException or TpmVaultException or FormatException or TimeoutException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TpmException or TpmFormatException or TpmVaultException or FormatException or TimeoutException)
         {
             throw new KeyProtectionUnavailableException(
                 $"The TPM {device} cannot be used ({e.Message}). Pass the box's TPM with --tpm /dev/tpmrm0 (or a software TPM with --tpm swtpm:HOST:PORT), or start with --key-protection software to keep the vault key on disk.", e);
@@ -106,9 +106,7 @@ internal static partial class KeyVaultStartup
                 "Every stored private key is unavailable, and TLS answers with a temporary factory certificate. " +
                 "Restore the original TPM (put the disk back in its box), or re-import the certificates with their private keys."),
             TpmVaultFailureReason.PcrMismatch => ("pcrMismatch",
-                $"The vault key is bound to PCRs that changed: PCR {string.Join(", ", e.MismatchedPcrs.Count > 0 ? e.MismatchedPcrs : [])} no longer hold the values it was sealed against (the boot chain changed). " +
-                "Every stored private key is unavailable, and TLS answers with a temporary factory certificate. " +
-                $"Boot the previous configuration, or re-import the certificates with their private keys. ({e.Message})"),
+                $"{e.Message} Every stored private key is unavailable until then, and TLS answers with a temporary factory certificate."),
             _ => ("unavailable",
                 $"The TPM could not open the vault key: {e.Message} Every stored private key is unavailable, and TLS answers with a temporary factory certificate; restart the service when the TPM answers again."),
         };
