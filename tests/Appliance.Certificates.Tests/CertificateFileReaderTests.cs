@@ -248,7 +248,6 @@ public sealed class CertificateFileReaderTests(OpenSslFixture openssl)
         else
         {
             // Definite lengths: each level wraps the next, so the lengths grow outward.
-            var levels = new List<byte[]> { new byte[] { 0x05, 0x00 } };
             byte[] inner = [0x05, 0x00];
             for (int i = 0; i < 2000; i++)
             {

@@ -67,7 +67,8 @@ public sealed class OpenSslFixture : IDisposable
 
     public ImportFile Import(string name) => new(name, Bytes(name));
 
-    /// <summary>Runs openssl; a missing openssl fails with an install hint (never a skip).</summary>
+    /// <summary>Runs openssl and returns its standard output followed by its standard error (some commands, such as
+    /// <c>pkcs12 -info</c>, report there); a missing openssl fails with an install hint (never a skip).</summary>
     public string Run(params string[] arguments)
     {
         var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Directory };
@@ -96,7 +97,7 @@ public sealed class OpenSslFixture : IDisposable
                 throw new InvalidOperationException($"openssl {string.Join(' ', arguments)} failed ({process.ExitCode}): {stderr}");
             }
 
-            return stdout.Result;
+            return stdout.Result + stderr;
         }
     }
 

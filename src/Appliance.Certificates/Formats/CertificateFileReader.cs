@@ -64,7 +64,7 @@ public static class CertificateFileReader
     /// <summary>The state of reading one file: what was found so far, in file order.</summary>
     private sealed class FileReading(string fileName, string? password)
     {
-        private const string PasswordFinderWhat = "the private key";
+        private const string KeyWhat = "the private key";
 
         private readonly List<X509Certificate2> _certificates = [];
         private readonly HashSet<string> _thumbprints = new(StringComparer.Ordinal);
@@ -300,7 +300,7 @@ public static class CertificateFileReader
             PbeGuard.Check(info.EncryptionAlgorithm, fileName);
             if (password is null)
             {
-                throw ImportErrors.PasswordRequired(fileName, PasswordFinderWhat);
+                throw ImportErrors.PasswordRequired(fileName, KeyWhat);
             }
 
             byte[] der;
@@ -311,7 +311,7 @@ public static class CertificateFileReader
             catch (Exception e) when (e is not CertificateImportException)
             {
                 // A wrong password shows as bad padding or as garbage that is not a PrivateKeyInfo.
-                throw ImportErrors.WrongPassword(fileName, PasswordFinderWhat);
+                throw ImportErrors.WrongPassword(fileName, KeyWhat);
             }
 
             AddPrivateKeyInfo(der);
@@ -328,7 +328,7 @@ public static class CertificateFileReader
             }
             catch (Exception e) when (e is not CertificateImportException)
             {
-                throw password is null ? ImportErrors.PasswordRequired(fileName, PasswordFinderWhat) : ImportErrors.WrongPassword(fileName, PasswordFinderWhat);
+                throw password is null ? ImportErrors.PasswordRequired(fileName, KeyWhat) : ImportErrors.WrongPassword(fileName, KeyWhat);
             }
 
             var key = read switch
