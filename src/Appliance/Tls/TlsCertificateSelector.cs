@@ -97,7 +97,8 @@ internal sealed partial class TlsCertificateSelector
             Entry? @default = null, factory = null;
             foreach (var certificate in all.Where(c => c.HasPrivateKey && !c.Facts.IsCertificateAuthority))
             {
-                using var withKey = store.LoadWithPrivateKey(certificate);
+                // Not disposed: the context keeps using the certificate for the snapshot's lifetime.
+                var withKey = store.LoadWithPrivateKey(certificate);
                 if (withKey is null) continue;
                 var intermediates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection(
                     certificate.Chain.Skip(1).Select(id => all.First(c => c.Id == id)).Where(c => !c.Facts.IsSelfSigned).Select(c => c.Certificate).ToArray());
