@@ -535,7 +535,9 @@ public sealed class CertificateStore
                         request.CertificateExtensions.Add(extension);
                 request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
                 var now = _time.GetUtcNow();
-                _standIn = request.CreateSelfSigned(now.AddMinutes(-5), new DateTimeOffset(factory.Certificate.NotAfter.ToUniversalTime()));
+                using var selfSigned = request.CreateSelfSigned(now.AddMinutes(-5), new DateTimeOffset(factory.Certificate.NotAfter.ToUniversalTime()));
+                _standIn = X509CertificateLoader.LoadCertificate(selfSigned.RawData); // public part only: each caller gets its own copy with the key
+
             }
             return _standIn.CopyWithPrivateKey(_standInKey!);
         }
