@@ -53,7 +53,9 @@ public sealed class ApplianceProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "serve", "--state-dir", stateDirectory, "--bind", "127.0.0.1", "--https-port", httpsPort.ToString(), "--http-port", httpPort.ToString(), "--key-protection", "software" }.Concat(extraArgs))
+        // Key protection is the caller's choice when extraArgs names it (--tpm, --key-protection); software otherwise.
+        string[] protection = extraArgs.Any(a => a is "--tpm" or "--key-protection") ? [] : ["--key-protection", "software"];
+        foreach (var arg in new[] { "serve", "--state-dir", stateDirectory, "--bind", "127.0.0.1", "--https-port", httpsPort.ToString(), "--http-port", httpPort.ToString() }.Concat(protection).Concat(extraArgs))
             info.ArgumentList.Add(arg);
         info.Environment.Remove("APPLIANCE_ADMIN_PASSWORD");
         if (adminPassword is not null) info.Environment["APPLIANCE_ADMIN_PASSWORD"] = adminPassword;

@@ -108,9 +108,13 @@ public sealed class CertificateStore
         ListRequests().FirstOrDefault(r => r.Id == id)
         ?? throw new CertificateStoreException(StoreFailure.NotFound, $"There is no certificate request with id '{id}'; it may have been deleted. Reload the list.");
 
-    /// <summary>The certificate with its private key attached, for TLS; null when it has no key or the vault cannot open it.</summary>
+    /// <summary>
+    /// The certificate with its private key attached, for TLS; null when it has no key or the vault cannot open it.
+    /// For the factory certificate with the vault closed: the in-memory stand-in (<see cref="StandInFactoryCertificate"/>).
+    /// </summary>
     public X509Certificate2? LoadWithPrivateKey(StoredCertificate certificate)
     {
+        if (certificate.IsFactory && !_vault.IsOpen) return StandInFactoryCertificate(certificate);
         if (certificate.KeyId is null || !_vault.IsOpen) return null;
         using var connection = _database.Open();
         using var key = OpenKey(connection, null, certificate.KeyId);
@@ -469,11 +473,16 @@ public sealed class CertificateStore
 
     // ---------------------------------------------------------------- factory certificate, assignments
 
-    /// <summary>Makes the factory self-signed certificate on first start (ECDSA P-256, ten years), once.</summary>
-    public StoredCertificate EnsureFactoryCertificate(string hostName)
+    /// <summary>
+    /// Makes the factory self-signed certificate on first start (ECDSA P-256, ten years), once. With the vault
+    /// closed nothing is stored (its key could not be sealed) and null is returned: TLS then answers with the
+    /// in-memory stand-in until the vault opens again.
+    /// </summary>
+    public StoredCertificate? EnsureFactoryCertificate(string hostName)
     {
         var existing = ListCertificates().FirstOrDefault(c => c.IsFactory);
         if (existing is not null) return existing;
+        if (!_vault.IsOpen) return null;
         var now = _time.GetUtcNow();
         var names = new List<string>();
         try
@@ -552,6 +561,96 @@ public sealed class CertificateStore
         Changed?.Invoke();
     }
 
+    /// <summary>
+    /// The factory certificate's stand-in while the vault is closed (sealed by another TPM, PCR mismatch, TPM
+    /// unavailable). The stored factory key is sealed like every other key, so it cannot sign handshakes then;
+    /// yet the box must still answer TLS so the admin can reach the UI and read what to do. Choice: a new
+    /// ECDSA P-256 key made and held in memory only, with the stored factory certificate's subject, names and
+    /// notAfter, self-signed. Nothing is written: the stored factory certificate and its sealed key stay as
+    /// they are and come back when the original TPM does, and no key ever sits on disk unsealed (a separate
+    /// factory-only software key would have been exactly that). Clients see a new fingerprint for the factory
+    /// certificate while the vault is closed; it is self-signed and untrusted either way.
+    /// </summary>
+    private X509Certificate2 StandInFactoryCertificate(StoredCertificate factory)
+    {
+        lock (_standInLock)
+        {
+            if (_standIn is null)
+            {
+                _standInKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                var request = new CertificateRequest(factory.Certificate.SubjectName, _standInKey, HashAlgorithmName.SHA256);
+                foreach (var extension in factory.Certificate.Extensions)
+                    if (extension.Oid?.Value is not ("2.5.29.14" or "2.5.29.35")) // key identifiers belong to the stored key
+                        request.CertificateExtensions.Add(extension);
+                request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+                var now = _time.GetUtcNow();
+                using var selfSigned = request.CreateSelfSigned(now.AddMinutes(-5), new DateTimeOffset(factory.Certificate.NotAfter.ToUniversalTime()));
+                _standIn = X509CertificateLoader.LoadCertificate(selfSigned.RawData); // public part only: each caller gets its own copy with the key
+
+            }
+            return _standIn.CopyWithPrivateKey(_standInKey!);
+        }
+    }
+
+    private readonly Lock _standInLock = new();
+    private X509Certificate2? _standIn;
+    private ECDsa? _standInKey;
+
+    // ---------------------------------------------------------------- vault migration
+
+    /// <summary>
+    /// Whether <paramref name="vault"/> opens the stored private keys (tried on one row: all rows are sealed
+    /// under the same vault key, as <see cref="ReencryptKeys"/> swaps them in one transaction); null when no key is stored.
+    /// </summary>
+    public static bool? OpensStoredKeys(StateDatabase database, IKeyVault vault)
+    {
+        database.Migrate(Module, Migrations);
+        using var connection = database.Open();
+        using var command = Command(connection, null, "SELECT id, sealed FROM keys ORDER BY id LIMIT 1");
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return null;
+        try
+        {
+            CryptographicOperations.ZeroMemory(vault.Open((byte[])reader["sealed"], Encoding.ASCII.GetBytes(reader.GetString(0))));
+            return true;
+        }
+        catch (VaultUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Re-encrypts every stored private key from <paramref name="from"/> to <paramref name="to"/> in one
+    /// transaction: afterwards either all rows open with <paramref name="to"/> or (on any failure) all still
+    /// open with <paramref name="from"/>. Returns the number of keys re-encrypted.
+    /// </summary>
+    public static int ReencryptKeys(StateDatabase database, IKeyVault from, IKeyVault to)
+    {
+        database.Migrate(Module, Migrations);
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var rows = new List<(string Id, byte[] Sealed)>();
+        using (var command = Command(connection, transaction, "SELECT id, sealed FROM keys ORDER BY id"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) rows.Add((reader.GetString(0), (byte[])reader["sealed"]));
+        foreach (var (id, sealedKey) in rows)
+        {
+            var associatedData = Encoding.ASCII.GetBytes(id);
+            var pkcs8 = from.Open(sealedKey, associatedData);
+            try
+            {
+                Exec(connection, transaction, "UPDATE keys SET sealed = $k WHERE id = $id", ("$k", to.Seal(pkcs8, associatedData)), ("$id", id));
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(pkcs8);
+            }
+        }
+        transaction.Commit();
+        return rows.Count;
+    }
+
     // ---------------------------------------------------------------- internals
 
     private sealed record View(IReadOnlyList<StoredCertificate> Certificates, IReadOnlyList<StoredKey> Keys);
@@ -627,7 +726,15 @@ public sealed class CertificateStore
     private void InsertKey(SqliteConnection connection, SqliteTransaction transaction, string publicKeyHash, PrivateKeyMaterial key)
     {
         var id = KeyId(publicKeyHash);
-        var sealedKey = _vault.Seal(key.Pkcs8, Encoding.ASCII.GetBytes(id));
+        byte[] sealedKey;
+        try
+        {
+            sealedKey = _vault.Seal(key.Pkcs8, Encoding.ASCII.GetBytes(id));
+        }
+        catch (VaultUnavailableException e)
+        {
+            throw new CertificateStoreException(StoreFailure.KeyUnavailable, $"The private key was not stored: {e.Message}");
+        }
         Exec(connection, transaction, """
             INSERT INTO keys (id, public_key_sha256, algorithm, key_size, sealed, created_at) VALUES ($id, $h, $a, $s, $k, $t)
             """, ("$id", id), ("$h", publicKeyHash), ("$a", key.Algorithm.ToString()), ("$s", key.KeySize), ("$k", sealedKey),

@@ -18,6 +18,8 @@ internal static partial class ApplianceServer
 
     public static async Task<int> RunAsync(ServeOptions options)
     {
+        // Keys live in this process's memory: no core dumps, no ptrace/proc-mem reads by same-user processes.
+        Appliance.Tpm.SecureMemory.MakeProcessNonDumpable();
         SQLitePCL.raw.SetProvider(new SQLitePCL.SQLite3Provider_sqlite3());
         Directory.CreateDirectory(options.StateDirectory);
         File.SetUnixFileMode(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -28,7 +30,17 @@ internal static partial class ApplianceServer
 
         var time = TimeProvider.System;
         var database = new StateDatabase(Path.Combine(options.StateDirectory, "appliance.db"));
-        var vault = new AesGcmKeyVault(SoftwareVaultKey.LoadOrCreate(options.StateDirectory), "software");
+        KeyVaultState keyVault;
+        try
+        {
+            keyVault = KeyVaultStartup.Open(options, database);
+        }
+        catch (KeyProtectionUnavailableException e)
+        {
+            Console.Error.WriteLine($"appliance serve: {e.Message}");
+            return 2;
+        }
+        var vault = keyVault.Vault;
         var store = new CertificateStore(database, vault, time);
         var accounts = new AccountStore(database, time);
         var facts = new SystemFacts();
@@ -39,6 +51,7 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton<IKeyVault>(vault);
+        builder.Services.AddSingleton(keyVault);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(accounts);
         builder.Services.AddSingleton(facts);
@@ -62,6 +75,7 @@ internal static partial class ApplianceServer
         });
 
         var app = builder.Build();
+        foreach (var log in keyVault.StartupLog) log(app.Logger);
         app.Services.GetRequiredService<TlsCertificateSelector>();
         app.UseMiddleware<ErrorMiddleware>();
         app.Use(async (context, next) =>

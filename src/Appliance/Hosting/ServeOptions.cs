@@ -10,20 +10,24 @@ internal sealed record ServeOptions(
     int HttpPort,
     string KeyProtection,
     string? Tpm,
+    IReadOnlyList<int> TpmPcrs,
     string? SiteUpstream = null)
 {
+    /// <summary>The box's TPM device (the kernel's resource manager), used by <c>--key-protection tpm</c> without <c>--tpm</c>.</summary>
+    public const string DefaultTpmDevice = "/dev/tpmrm0";
+
     public const string Usage = """
         Usage:
           appliance serve --state-dir DIR [--bind ADDRESS] [--https-port 443] [--http-port 80]
-                          [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection software]
-                          [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
+                          [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection tpm | --key-protection software]
+                          [--tpm-pcrs 0,2,4,7] [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
           appliance --version
         """;
 
     /// <summary>Parses the arguments after "serve"; throws <see cref="ArgumentException"/> with the fix in the message.</summary>
     public static ServeOptions Parse(IReadOnlyList<string> args)
     {
-        string? stateDirectory = null, tpm = null, keyProtection = null, siteUpstream = null;
+        string? stateDirectory = null, tpm = null, keyProtection = null, pcrText = null, siteUpstream = null;
         IPAddress? bind = null;
         int httpsPort = 443, httpPort = 80;
         for (var i = 0; i < args.Count; i++)
@@ -51,6 +55,7 @@ internal sealed record ServeOptions(
                         && !(Uri.TryCreate(siteUpstream, UriKind.Absolute, out var upstream) && upstream.Scheme == "http"))
                         throw new ArgumentException($"--site-upstream {siteUpstream}: give http://HOST:PORT or unix:/path/to.sock.");
                     break;
+                case "--tpm-pcrs": pcrText = Value(); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
@@ -59,11 +64,32 @@ internal sealed record ServeOptions(
             throw new ArgumentException("Private keys need protection: pass --tpm /dev/tpmrm0 (or --tpm swtpm:HOST:PORT) for the TPM, or --key-protection software to keep the vault key on disk.");
         keyProtection ??= "tpm";
         if (keyProtection is not ("software" or "tpm"))
-            throw new ArgumentException($"--key-protection {keyProtection}: use 'software' (keys encrypted with a key on disk) or pass --tpm.");
+            throw new ArgumentException($"--key-protection {keyProtection}: use 'tpm' (the vault key sealed by the TPM) or 'software' (keys encrypted with a key on disk).");
+        if (keyProtection == "software" && tpm is not null)
+            throw new ArgumentException($"--key-protection software and --tpm {tpm} contradict each other: drop --key-protection software to seal the keys with that TPM (a software vault is then migrated to it).");
+        if (keyProtection == "software" && pcrText is not null)
+            throw new ArgumentException("--tpm-pcrs binds the TPM-sealed vault key to PCRs; it needs TPM key protection (--tpm or --key-protection tpm), not --key-protection software.");
         if (keyProtection == "tpm")
-            throw new ArgumentException("TPM key protection is not available in this build yet; start with --key-protection software.");
+        {
+            tpm ??= DefaultTpmDevice;
+            if (!tpm.StartsWith('/') && !(tpm.StartsWith("swtpm:", StringComparison.Ordinal) && tpm.LastIndexOf(':') > "swtpm:".Length))
+                throw new ArgumentException($"--tpm {tpm}: give the TPM device (such as /dev/tpmrm0) or a software TPM as swtpm:HOST:PORT.");
+        }
         if (httpsPort == httpPort) throw new ArgumentException($"--https-port and --http-port are both {httpsPort}; give them different ports.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, siteUpstream);
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream);
+    }
+
+    /// <summary>A comma-separated list of PCR indices of the SHA-256 bank (0 to 23, PC Client profile), each once.</summary>
+    private static int[] Pcrs(string text)
+    {
+        var pcrs = new SortedSet<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, out var pcr) || pcr is < 0 or > 23)
+                throw new ArgumentException($"--tpm-pcrs {text}: '{part}' is not a PCR index; give indices from 0 to 23 separated by commas, such as 0,2,4,7.");
+            pcrs.Add(pcr);
+        }
+        return [.. pcrs];
     }
 
     private static int Port(string option, string value) =>

@@ -1,11 +1,10 @@
 using Appliance.Api;
-using Appliance.Certificates.Vault;
 using Appliance.Platform;
 
 namespace Appliance.Hosting;
 
 /// <summary>Status > Basics: what support asks a screenshot of.</summary>
-internal sealed class StatusService(SystemFacts facts, IKeyVault vault)
+internal sealed class StatusService(SystemFacts facts, KeyVaultState keyVault)
 {
     public StatusDto Read() => new(
         facts.HostName,
@@ -13,13 +12,9 @@ internal sealed class StatusService(SystemFacts facts, IKeyVault vault)
         facts.SerialNumber,
         ApplianceVersion.Text,
         facts.UptimeSeconds,
-        vault.Protection,
-        null,
-        vault.IsOpen
-            ? new VaultDto("open", vault.Protection == "software"
-                ? "Private keys are encrypted with a key stored on disk (vault.key): they are not TPM-protected."
-                : "Private keys are sealed by this appliance's TPM.")
-            : new VaultDto("unavailable", (vault as AesGcmKeyVault)?.UnavailableReason ?? "The key vault is not open."),
+        keyVault.Vault.Protection,
+        keyVault.Tpm is { } tpm ? new TpmDto(tpm.Manufacturer, tpm.FirmwareVersion) : null,
+        new VaultDto(keyVault.State, keyVault.Detail),
         facts.Interfaces().Select(i => new InterfaceDto(i.Name, i.MacAddress, i.IsUp, i.Addresses.Select(a => a.Address).ToList())).ToList());
 }
 
