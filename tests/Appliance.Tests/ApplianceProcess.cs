@@ -42,7 +42,10 @@ public sealed class ApplianceProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ApplianceProcess> StartAsync(string? stateDirectory = null, string? adminPassword = AdminPassword, params string[] extraArgs)
+    public static Task<ApplianceProcess> StartAsync(string? stateDirectory = null, string? adminPassword = AdminPassword, params string[] extraArgs) =>
+        StartWithEnvironmentAsync(new Dictionary<string, string>(), stateDirectory, adminPassword, extraArgs);
+
+    public static async Task<ApplianceProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, string? stateDirectory, string? adminPassword, params string[] extraArgs)
     {
         stateDirectory ??= Directory.CreateTempSubdirectory("appliance-state-").FullName;
         var httpsPort = FreePort();
@@ -55,10 +58,13 @@ public sealed class ApplianceProcess : IAsyncDisposable
         };
         // Key protection is the caller's choice when extraArgs names it (--tpm, --key-protection); software otherwise.
         string[] protection = extraArgs.Any(a => a is "--tpm" or "--key-protection") ? [] : ["--key-protection", "software"];
-        foreach (var arg in new[] { "serve", "--state-dir", stateDirectory, "--bind", "127.0.0.1", "--https-port", httpsPort.ToString(), "--http-port", httpPort.ToString() }.Concat(protection).Concat(extraArgs))
+        // Loopback only by default; a caller may bind [::] (dual-stack) to reach 127.0.0.2, 127.0.0.3, ::1 as separate local addresses.
+        string[] bind = extraArgs.Contains("--bind") ? [] : ["--bind", "127.0.0.1"];
+        foreach (var arg in new[] { "serve", "--state-dir", stateDirectory }.Concat(bind).Concat(new[] { "--https-port", httpsPort.ToString(), "--http-port", httpPort.ToString() }).Concat(protection).Concat(extraArgs))
             info.ArgumentList.Add(arg);
         info.Environment.Remove("APPLIANCE_ADMIN_PASSWORD");
         if (adminPassword is not null) info.Environment["APPLIANCE_ADMIN_PASSWORD"] = adminPassword;
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = Process.Start(info)!;
         var appliance = new ApplianceProcess(process, stateDirectory, httpsPort, httpPort);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (appliance._output) appliance._output.AppendLine(e.Data); };

@@ -72,3 +72,28 @@ public sealed class FirstStartTests
         Assert.Matches(@"^\d+\.\d+\.\d+", output);
     }
 }
+
+public sealed class SystemdNotifyTests
+{
+    [Fact]
+    public async Task TellsSystemdItIsReadyAndPingsTheWatchdog()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("notify-").FullName, "notify.sock");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        await using var appliance = await ApplianceProcess.StartWithEnvironmentAsync(
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "1000000" }, null, ApplianceProcess.AdminPassword);
+        var messages = new List<string>();
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!(messages.Any(m => m.Contains("READY=1")) && messages.Count(m => m.Contains("WATCHDOG=1")) >= 2))
+        {
+            var received = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, timeout.Token);
+            messages.Add(System.Text.Encoding.UTF8.GetString(buffer, 0, received));
+        }
+        await appliance.TerminateAsync();
+        var received2 = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        var rest = System.Text.Encoding.UTF8.GetString(buffer, 0, received2);
+        Assert.True(rest.Contains("STOPPING=1") || rest.Contains("WATCHDOG=1"), rest);
+    }
+}

@@ -26,6 +26,7 @@ internal static partial class ApplianceServer
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Services.AddSystemd();
+        builder.Services.AddHostedService<SystemdNotifier>();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         var time = TimeProvider.System;
