@@ -88,10 +88,9 @@ package_list() { sed -e 's/#.*//' -e '/^\s*$/d' "$REPO/image/packages.list" | tr
 slim_base() {
     local root=$1 kver pkgs=()
     for p in apt initramfs-tools initramfs-tools-core klibc-utils libklibc busybox cpio; do
-        chroot "$root" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q installed && pkgs+=("$p")
+        chroot "$root" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && pkgs+=("$p")
     done
-    chroot "$root" dpkg --purge --force-depends --force-remove-essential --force-remove-protected "${pkgs[@]}" >/dev/null
-    rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/etc/apt "$root"/var/log/apt
+    chroot "$root" dpkg --purge --force-depends --force-remove-essential --force-remove-protected "${pkgs[@]}" >/dev/null 2>&1
     for kver in $(ls "$root/lib/modules"); do
         local k=$root/lib/modules/$kver/kernel
         rm -rf "$k"/sound "$k"/drivers/{gpu,media,staging,infiniband,isdn,bluetooth,iio,net/wireless,net/can,thunderbolt,comedi,hwmon/pmbus,mmc,memstick,w1,nfc,fpga,accessibility,misc/cardreader} \
@@ -165,7 +164,8 @@ assemble_rootfs() {
     rm -rf "$root"/boot/* "$root"/vmlinuz* "$root"/initrd.img*
     # The manifest's package list, then no package manager at run time.
     dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package}\t${Version}\n' > "$WORK/packages.tsv"
-    rm -rf "$root"/var/lib/dpkg "$root"/usr/bin/dpkg* "$root"/usr/sbin/dpkg* "$root"/usr/share/dpkg \
+    rm -rf "$root"/var/cache/apt "$root"/var/lib/apt "$root"/etc/apt "$root"/var/log/apt \
+           "$root"/var/lib/dpkg "$root"/usr/bin/dpkg* "$root"/usr/sbin/dpkg* "$root"/usr/share/dpkg \
            "$root"/etc/dpkg "$root"/var/cache/debconf "$root"/var/log/* "$root"/usr/share/initramfs-tools \
            "$root"/etc/initramfs-tools
 }
@@ -213,7 +213,7 @@ make_disk() {
     total_mib=$((1 + ESP_MIB + root_mib + DATA_MIB + 1))
     log "disk: ESP ${ESP_MIB} MiB, root ${root_mib} MiB, data ${DATA_MIB} MiB"
 
-    local cmdline="root=PARTLABEL=root rootfstype=ext4 ro $CONSOLE_CMDLINE quiet systemd.gpt_auto=0 systemd.show_status=auto"
+    local cmdline="root=PARTLABEL=root rootfstype=ext4 ro $CONSOLE_CMDLINE quiet systemd.show_status=yes systemd.gpt_auto=0"
     printf '%s' "$cmdline" > "$WORK/cmdline"
     make_uki "$WORK/BOOTX64.EFI" "$WORK/cmdline" "$root/usr/lib/os-release"
 
