@@ -87,7 +87,8 @@ package_list() { sed -e 's/#.*//' -e '/^\s*$/d' "$REPO/image/packages.list" | tr
 # Purges what only the build needed, then drops kernel module trees a box never loads.
 slim_base() {
     local root=$1 kver pkgs=()
-    for p in apt initramfs-tools initramfs-tools-core klibc-utils libklibc busybox cpio; do
+    for p in apt libapt-pkg6.0 gpgv debian-archive-keyring initramfs-tools initramfs-tools-core \
+             klibc-utils libklibc busybox cpio; do
         chroot "$root" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && pkgs+=("$p")
     done
     chroot "$root" dpkg --purge --force-depends --force-remove-essential --force-remove-protected "${pkgs[@]}" >/dev/null 2>&1
@@ -119,6 +120,7 @@ build_base() {
         --dpkgopt='path-exclude=/usr/share/lintian/*' \
         --aptopt='APT::Install-Recommends "false"' \
         --skip=download/empty --skip=essential/unlink \
+        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
         --setup-hook="mkdir -p \"\$1/var/cache/apt/archives\" \"\$1/etc/initramfs-tools/conf.d\" \"\$1/usr/share/initramfs-tools/modules.d\"" \
         --setup-hook="sync-in '$CACHE/apt/archives' /var/cache/apt/archives/" \
         --setup-hook="cp '$REPO/buildroot-overlay/etc/initramfs-tools/conf.d/appliance.conf' \"\$1/etc/initramfs-tools/conf.d/\"" \
@@ -146,8 +148,10 @@ assemble_rootfs() {
     systemctl --root="$root" enable appliance.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service 2>&1 | grep -v '^Created symlink' || true
     # The root filesystem is read-only: no first-boot prompts, no machine-id commit. An
     # empty /etc/machine-id makes systemd use a fresh one per boot (see image/README.md).
+    # pcrphase needs libtss2 and measures into PCR 11, which the vault does not use.
     systemctl --root="$root" mask systemd-firstboot.service systemd-machine-id-commit.service \
-        apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service >/dev/null 2>&1
+        systemd-pcrphase.service systemd-pcrphase-sysinit.service systemd-pcrphase-initrd.service \
+        dpkg-db-backup.timer apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service >/dev/null 2>&1
     : > "$root/etc/machine-id"
     rm -f "$root/var/lib/dbus/machine-id"
     ln -sfn ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
