@@ -20,6 +20,8 @@ public enum ImportFailureReason
     TooManyObjects,
     SignatureInvalid,
     KeyDoesNotMatch,
+    /// <summary>The file is larger than <see cref="CertificateFileReader.MaxFileBytes"/>.</summary>
+    FileTooLarge,
 }
 
 /// <summary>An import refusal; <see cref="Exception.Message"/> names the file and tells the admin what to do. Never contains key material.</summary>
@@ -67,3 +69,6 @@ public sealed record SubjectName(
 
 /// <summary>A refused certificate request / self-signed certificate (bad country, bad SAN, ...); the message says what to fix.</summary>
 public sealed class CertificateRequestException(string message) : Exception(message);
+
+/// <summary>A refused export (passphrase too short, key not matching the certificate); the message says what to fix.</summary>
+public sealed class CertificateExportException(string message) : Exception(message);

@@ -1,0 +1,62 @@
+using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Pkcs;
+using Org.BouncyCastle.Asn1.X509;
+
+namespace Appliance.Certificates.Formats;
+
+/// <summary>Refuses password-based encryption whose parameters would make decryption hang
+/// (an iteration count of billions costs minutes) or that no decryptor here supports.</summary>
+internal static class PbeGuard
+{
+    /// <summary>OpenSSL writes 2048, .NET up to 600,000; ten million still finishes in seconds.</summary>
+    internal const int MaxIterations = 10_000_000;
+
+    private const string Pbes2 = "1.2.840.113549.1.5.13";
+    private const string Pbkdf2 = "1.2.840.113549.1.5.12";
+    private const string Pkcs12PbePrefix = "1.2.840.113549.1.12.1.";
+    private const string Pbes1Prefix = "1.2.840.113549.1.5.";
+
+    internal static void Check(AlgorithmIdentifier algorithm, string fileName)
+    {
+        string oid = algorithm.Algorithm.Id;
+        if (oid == Pbes2)
+        {
+            // RFC 8018 A.4: PBES2-params = { keyDerivationFunc, encryptionScheme }.
+            var parameters = PbeS2Parameters.GetInstance(algorithm.Parameters);
+            if (parameters.KeyDerivationFunc.Algorithm.Id != Pbkdf2)
+            {
+                throw ImportErrors.Unrecognized(fileName,
+                    $"the file is encrypted with the key derivation {parameters.KeyDerivationFunc.Algorithm.Id}, which is not supported (PBKDF2 is); export it again with default encryption");
+            }
+
+            CheckCount(Pbkdf2Params.GetInstance(parameters.KeyDerivationFunc.Parameters).IterationCount, fileName);
+        }
+        else if (oid.StartsWith(Pkcs12PbePrefix, StringComparison.Ordinal))
+        {
+            // RFC 7292 Appendix C: pkcs-12PbeParams = { salt, iterations }.
+            CheckCount(Pkcs12PbeParams.GetInstance(algorithm.Parameters).Iterations, fileName);
+        }
+        else if (oid.StartsWith(Pbes1Prefix, StringComparison.Ordinal))
+        {
+            // RFC 8018 A.3: PBEParameter = { salt, iterationCount }.
+            CheckCount(PbeParameter.GetInstance(algorithm.Parameters).IterationCount, fileName);
+        }
+        else
+        {
+            throw ImportErrors.Unrecognized(fileName,
+                $"the file is encrypted with the scheme {oid}, which is not supported; export it again with AES (PBES2) or 3DES encryption");
+        }
+    }
+
+    internal static void CheckCount(Org.BouncyCastle.Math.BigInteger iterations, string fileName)
+    {
+        if (iterations.SignValue <= 0 || iterations.BitLength > 31 || iterations.IntValue > MaxIterations)
+        {
+            throw ImportErrors.Unrecognized(fileName,
+                $"the file asks for {iterations} password-derivation iterations; between 1 and {MaxIterations} are accepted. Export it again with default settings");
+        }
+    }
+
+    /// <summary>The password as chars; an absent password is tried as the empty one (RFC 7292 allows both).</summary>
+    internal static char[] Chars(string? password) => (password ?? string.Empty).ToCharArray();
+}

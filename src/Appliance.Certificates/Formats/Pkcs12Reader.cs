@@ -1,0 +1,156 @@
+using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Pkcs;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Generators;
+using Org.BouncyCastle.Crypto.Macs;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Pkcs;
+using Org.BouncyCastle.Security;
+
+namespace Appliance.Certificates.Formats;
+
+/// <summary>
+/// Reads a PKCS#12 PFX (RFC 7292) bag by bag. BouncyCastle's Pkcs12Store is not used because it
+/// keeps only certificates that carry a friendly name or local key id, and a bundle's chain
+/// certificates often carry neither; its primitives decrypt legacy RC2/3DES and PBES2 alike,
+/// without depending on OpenSSL's legacy provider.
+/// </summary>
+internal static class Pkcs12Reader
+{
+    private const string What = "the PKCS#12 file";
+
+    internal static void Read(Asn1Sequence sequence, string fileName, string? password, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
+    {
+        var pfx = Pfx.GetInstance(sequence);
+        var authSafe = pfx.AuthSafe;
+        if (!authSafe.ContentType.Equals(PkcsObjectIdentifiers.Data))
+        {
+            // RFC 7292 4: public-key integrity mode (signedData) needs the signer's key; browsers and OpenSSL never write it.
+            throw ImportErrors.Unrecognized(fileName, "the PKCS#12 file uses public-key integrity protection, which is not supported; export it again with a password");
+        }
+
+        byte[] safeBytes = Asn1OctetString.GetInstance(authSafe.Content).GetOctets();
+        char[] chars = PbeGuard.Chars(password);
+        bool wrongZero = false;
+        bool macVerified = false;
+        if (pfx.MacData is { } mac)
+        {
+            PbeGuard.CheckCount(mac.IterationCount, fileName);
+            if (!MacMatches(mac, chars, false, safeBytes))
+            {
+                // An empty password is encoded either as a lone BMPString terminator or as nothing (RFC 7292 B.1 is read both ways).
+                if (chars.Length == 0 && MacMatches(mac, chars, true, safeBytes))
+                {
+                    wrongZero = true;
+                }
+                else
+                {
+                    throw password is null ? ImportErrors.PasswordRequired(fileName, What) : ImportErrors.WrongPassword(fileName, What);
+                }
+            }
+
+            macVerified = true;
+        }
+
+        // A failure to decrypt after the MAC verified means damage; without a MAC it is the password's fault.
+        CertificateImportException DecryptFailed() => macVerified
+            ? ImportErrors.Damaged(fileName, "an encrypted part of the PKCS#12 file could not be decrypted")
+            : password is null ? ImportErrors.PasswordRequired(fileName, What) : ImportErrors.WrongPassword(fileName, What);
+
+        var contents = AuthenticatedSafe.GetInstance(Asn1Object.FromByteArray(safeBytes)).GetContentInfo();
+        foreach (var info in contents)
+        {
+            byte[] bagsDer;
+            if (info.ContentType.Equals(PkcsObjectIdentifiers.Data))
+            {
+                bagsDer = Asn1OctetString.GetInstance(info.Content).GetOctets();
+            }
+            else if (info.ContentType.Equals(PkcsObjectIdentifiers.EncryptedData))
+            {
+                var encrypted = EncryptedData.GetInstance(info.Content);
+                if (encrypted.Content is null)
+                {
+                    continue;
+                }
+
+                PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName);
+                try
+                {
+                    var cipher = (IBufferedCipher)PbeUtilities.CreateEngine(encrypted.EncryptionAlgorithm);
+                    cipher.Init(false, PbeUtilities.GenerateCipherParameters(encrypted.EncryptionAlgorithm, chars, wrongZero));
+                    bagsDer = cipher.DoFinal(encrypted.Content.GetOctets());
+                }
+                catch (Exception e) when (e is not CertificateImportException)
+                {
+                    throw DecryptFailed();
+                }
+
+                // Decrypted bytes were never seen by the guard that checked the file.
+                if (Asn1Guard.Check(bagsDer, out _) != Asn1Guard.Verdict.Ok)
+                {
+                    throw DecryptFailed();
+                }
+            }
+            else
+            {
+                throw ImportErrors.Unrecognized(fileName, "the PKCS#12 file uses public-key privacy protection, which is not supported; export it again with a password");
+            }
+
+            ReadBags(Asn1Sequence.GetInstance(Asn1Object.FromByteArray(bagsDer)), fileName, chars, wrongZero, DecryptFailed, addCertificate, addPrivateKeyInfo);
+        }
+    }
+
+    private static void ReadBags(Asn1Sequence bags, string fileName, char[] chars, bool wrongZero, Func<CertificateImportException> decryptFailed, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
+    {
+        foreach (var element in bags)
+        {
+            var bag = SafeBag.GetInstance(element);
+            if (bag.BagID.Equals(PkcsObjectIdentifiers.CertBag))
+            {
+                var certBag = CertBag.GetInstance(bag.BagValue);
+                if (certBag.CertID.Equals(PkcsObjectIdentifiers.X509Certificate))
+                {
+                    addCertificate(Asn1OctetString.GetInstance(certBag.CertValue).GetOctets());
+                }
+            }
+            else if (bag.BagID.Equals(PkcsObjectIdentifiers.KeyBag))
+            {
+                addPrivateKeyInfo(PrivateKeyInfo.GetInstance(bag.BagValue).GetEncoded(Asn1Encodable.Der));
+            }
+            else if (bag.BagID.Equals(PkcsObjectIdentifiers.Pkcs8ShroudedKeyBag))
+            {
+                var encrypted = EncryptedPrivateKeyInfo.GetInstance(bag.BagValue);
+                PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName);
+                byte[] der;
+                try
+                {
+                    der = PrivateKeyInfoFactory.CreatePrivateKeyInfo(chars, wrongZero, encrypted).GetEncoded(Asn1Encodable.Der);
+                }
+                catch (Exception e) when (e is not CertificateImportException)
+                {
+                    throw decryptFailed();
+                }
+
+                addPrivateKeyInfo(der);
+            }
+
+            // CRL, secret and nested safe-contents bags hold nothing the appliance imports.
+        }
+    }
+
+    // RFC 7292 Appendix B: the MAC key is derived with the PKCS#12 KDF (ID 3) from the password.
+    private static bool MacMatches(MacData mac, char[] password, bool wrongZero, byte[] data)
+    {
+        var digestOid = mac.Mac.DigestAlgorithm.Algorithm;
+        IDigest digest = DigestUtilities.GetDigest(digestOid);
+        var generator = new Pkcs12ParametersGenerator(digest);
+        generator.Init(PbeParametersGenerator.Pkcs12PasswordToBytes(password, wrongZero), mac.GetSalt(), mac.IterationCount.IntValue);
+        var key = (KeyParameter)generator.GenerateDerivedMacParameters(digest.GetDigestSize() * 8);
+        var hmac = new HMac(DigestUtilities.GetDigest(digestOid));
+        hmac.Init(key);
+        hmac.BlockUpdate(data, 0, data.Length);
+        byte[] computed = new byte[hmac.GetMacSize()];
+        hmac.DoFinal(computed, 0);
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(computed, mac.Mac.Digest.GetOctets());
+    }
+}

@@ -1,0 +1,705 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Appliance.Certificates.Formats;
+using Appliance.Certificates.Storage;
+using Appliance.Certificates.Vault;
+using Microsoft.Data.Sqlite;
+
+namespace Appliance.Certificates.Store;
+
+/// <summary>
+/// The certificate store: certificates, private keys (sealed by the vault), certificate requests,
+/// the default certificate and address assignments, in the state database. Every mutation is one
+/// transaction: a refused operation changes nothing. <see cref="Changed"/> fires after each commit
+/// so the TLS selection snapshot can be rebuilt.
+/// </summary>
+public sealed class CertificateStore
+{
+    public const string Module = "certificates";
+    public const int MaxFilesPerImport = 20;
+    public const int MaxFriendlyNameLength = 64;
+    private const string DefaultSetting = "default_certificate_id";
+    private static readonly TimeSpan SelfSignedLifetime = TimeSpan.FromDays(365);
+    private static readonly TimeSpan FactoryLifetime = TimeSpan.FromDays(3650);
+
+    internal static readonly IReadOnlyList<string> Migrations =
+    [
+        """
+        CREATE TABLE keys (
+            id TEXT PRIMARY KEY,
+            public_key_sha256 TEXT NOT NULL UNIQUE,
+            algorithm TEXT NOT NULL,
+            key_size INTEGER NOT NULL,
+            sealed BLOB NOT NULL,
+            created_at TEXT NOT NULL);
+        CREATE TABLE certificates (
+            id TEXT PRIMARY KEY,
+            der BLOB NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            public_key_sha256 TEXT NOT NULL,
+            friendly_name TEXT NOT NULL,
+            source TEXT NOT NULL,
+            is_factory INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL);
+        CREATE INDEX certificates_public_key ON certificates (public_key_sha256);
+        CREATE TABLE certificate_requests (
+            id TEXT PRIMARY KEY,
+            friendly_name TEXT NOT NULL,
+            country TEXT, state TEXT, locality TEXT, organization TEXT, organizational_unit TEXT, common_name TEXT,
+            subject_alternative_names TEXT NOT NULL,
+            key_id TEXT NOT NULL REFERENCES keys (id),
+            der BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            certificate_id TEXT REFERENCES certificates (id) ON DELETE SET NULL);
+        CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE address_assignments (
+            address TEXT PRIMARY KEY,
+            certificate_id TEXT REFERENCES certificates (id),
+            appliance_access INTEGER NOT NULL DEFAULT 1,
+            site_access INTEGER NOT NULL DEFAULT 1);
+        """,
+    ];
+
+    private readonly StateDatabase _database;
+    private readonly IKeyVault _vault;
+    private readonly TimeProvider _time;
+    private readonly Lock _writeLock = new();
+
+    public CertificateStore(StateDatabase database, IKeyVault vault, TimeProvider time)
+    {
+        _database = database;
+        _vault = vault;
+        _time = time;
+        _database.Migrate(Module, Migrations);
+    }
+
+    /// <summary>Raised after every committed change. Handlers must be fast and must not throw.</summary>
+    public event Action? Changed;
+
+    public IKeyVault Vault => _vault;
+
+    // ---------------------------------------------------------------- reading
+
+    public IReadOnlyList<StoredCertificate> ListCertificates()
+    {
+        using var connection = _database.Open();
+        return LoadView(connection, null).Certificates;
+    }
+
+    public StoredCertificate GetCertificate(string id) =>
+        ListCertificates().FirstOrDefault(c => c.Id == id)
+        ?? throw NotFound(id);
+
+    public IReadOnlyList<StoredKey> ListKeys()
+    {
+        using var connection = _database.Open();
+        return LoadView(connection, null).Keys;
+    }
+
+    public IReadOnlyList<StoredRequest> ListRequests()
+    {
+        using var connection = _database.Open();
+        return LoadRequests(connection, null);
+    }
+
+    public StoredRequest GetRequest(string id) =>
+        ListRequests().FirstOrDefault(r => r.Id == id)
+        ?? throw new CertificateStoreException(StoreFailure.NotFound, $"There is no certificate request with id '{id}'; it may have been deleted. Reload the list.");
+
+    /// <summary>The certificate with its private key attached, for TLS; null when it has no key or the vault cannot open it.</summary>
+    public X509Certificate2? LoadWithPrivateKey(StoredCertificate certificate)
+    {
+        if (certificate.KeyId is null || !_vault.IsOpen) return null;
+        using var connection = _database.Open();
+        using var key = OpenKey(connection, null, certificate.KeyId);
+        return Attach(certificate.Certificate, key);
+    }
+
+    // ---------------------------------------------------------------- import
+
+    /// <summary>
+    /// Imports one or more files. Certificates are kept once (the same certificate twice is the same entry);
+    /// a key is matched to its certificate by public key, completes a pending certificate request, or waits for its
+    /// certificate. A certificate with the same subject and key as a stored one and a later expiration renews it.
+    /// </summary>
+    public ImportResult Import(IReadOnlyList<ImportFile> files, string? password)
+    {
+        if (files.Count == 0)
+            throw new CertificateStoreException(StoreFailure.Invalid, "No file was uploaded; choose one or more certificate or key files.");
+        if (files.Count > MaxFilesPerImport)
+            throw new CertificateStoreException(StoreFailure.Invalid, $"{files.Count} files were uploaded; import at most {MaxFilesPerImport} at a time.");
+
+        var parsed = new List<ParsedFile>();
+        try
+        {
+            foreach (var file in files) parsed.Add(CertificateFileReader.Read(file, password));
+            return ImportParsed(parsed);
+        }
+        finally
+        {
+            foreach (var key in parsed.SelectMany(p => p.Keys)) key.Dispose();
+        }
+    }
+
+    private ImportResult ImportParsed(List<ParsedFile> parsed)
+    {
+        // Distinct certificates and keys across all files, remembering the file each came from for messages.
+        var certificates = new Dictionary<string, (X509Certificate2 Certificate, CertificateFacts Facts, string File)>();
+        foreach (var file in parsed)
+            foreach (var certificate in file.Certificates)
+            {
+                var facts = CertificateFacts.Read(certificate);
+                certificates.TryAdd(facts.Sha256Fingerprint, (certificate, facts, file.FileName));
+            }
+        var keys = new Dictionary<string, (PrivateKeyMaterial Key, string File)>();
+        foreach (var file in parsed)
+            foreach (var key in file.Keys)
+            {
+                var hash = CertificateFacts.PublicKeyHash(key.SubjectPublicKeyInfo);
+                keys.TryAdd(hash, (key, file.FileName));
+                if (file.Certificates.Count > 0 && !file.Certificates.Any(c => CertificateFacts.Read(c).PublicKeySha256 == hash))
+                    throw new CertificateImportException(ImportFailureReason.KeyDoesNotMatch, file.FileName,
+                        $"{file.FileName}: the private key in this file belongs to none of the certificates in it; upload the key that was made with this certificate.");
+            }
+        if (certificates.Count == 0 && keys.Count == 0)
+            throw new CertificateStoreException(StoreFailure.Invalid, "The uploaded files hold no certificate and no private key.");
+
+        var warnings = new List<string>();
+        List<string> importedIds;
+        List<string> keyHashes;
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var before = LoadView(connection, transaction);
+            var pool = before.Certificates.Select(c => c.Certificate).Concat(certificates.Values.Select(c => c.Certificate)).ToList();
+
+            foreach (var (certificate, facts, file) in certificates.Values)
+                VerifySignature(certificate, facts, file, pool);
+
+            var requests = LoadRequests(connection, transaction);
+            importedIds = [];
+            var inserted = new List<string>();
+            foreach (var (certificate, facts, _) in certificates.Values)
+            {
+                var id = CertificateId(facts);
+                importedIds.Add(id);
+                if (before.Certificates.Any(c => c.Id == id)) continue;
+                var request = requests.FirstOrDefault(r => r.CertificateId is null && KeyHash(connection, transaction, r.KeyId) == facts.PublicKeySha256);
+                var friendlyName = request?.FriendlyName ?? UniqueFriendlyName(DefaultFriendlyName(facts), before.Certificates);
+                InsertCertificate(connection, transaction, id, certificate, facts, friendlyName, "imported", isFactory: false);
+                inserted.Add(id);
+                if (request is not null)
+                {
+                    Exec(connection, transaction, "UPDATE certificate_requests SET certificate_id = $c WHERE id = $r", ("$c", id), ("$r", request.Id));
+                    warnings.Add($"The certificate completes the certificate request '{request.FriendlyName}'.");
+                }
+            }
+
+            keyHashes = [];
+            foreach (var (hash, (key, _)) in keys)
+            {
+                keyHashes.Add(hash);
+                if (before.Keys.Any(k => KeyId(hash) == k.Id)) continue;
+                InsertKey(connection, transaction, hash, key);
+            }
+
+            // Renewal by import: same subject and key, later expiration. The new certificate takes over the default
+            // setting and address assignments at once; the old one stays until the admin deletes it.
+            foreach (var id in inserted)
+            {
+                var (certificate, facts, _) = certificates.Values.First(c => CertificateId(c.Facts) == id);
+                if (facts.IsCertificateAuthority) continue;
+                foreach (var old in before.Certificates.Where(o =>
+                             !o.IsFactory && !o.Facts.IsCertificateAuthority &&
+                             o.Facts.PublicKeySha256 == facts.PublicKeySha256 &&
+                             o.Certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.SubjectName.RawData) &&
+                             o.Facts.NotAfter < facts.NotAfter))
+                {
+                    var takenOver = new List<string>();
+                    if (old.IsDefault)
+                    {
+                        SetSetting(connection, transaction, DefaultSetting, id);
+                        takenOver.Add("the default certificate");
+                    }
+                    foreach (var address in old.BoundAddresses)
+                    {
+                        Exec(connection, transaction, "UPDATE address_assignments SET certificate_id = $n WHERE address = $a", ("$n", id), ("$a", address));
+                        takenOver.Add(address);
+                    }
+                    warnings.Add(takenOver.Count == 0
+                        ? $"The certificate renews '{old.FriendlyName}' (expiring {old.Facts.NotAfter:yyyy-MM-dd}); the old certificate stays until you delete it."
+                        : $"The certificate renews '{old.FriendlyName}' (expiring {old.Facts.NotAfter:yyyy-MM-dd}) and took over {string.Join(", ", takenOver)}; the old certificate stays until you delete it.");
+                }
+            }
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+
+        using var reader = _database.Open();
+        var after = LoadView(reader, null);
+        var resultCertificates = importedIds.Distinct().Select(id => after.Certificates.First(c => c.Id == id)).ToList();
+        var resultKeys = keyHashes.Select(h => after.Keys.First(k => k.Id == KeyId(h))).ToList();
+        foreach (var certificate in resultCertificates.Where(c => !c.ChainComplete))
+            warnings.Add($"'{certificate.FriendlyName}': {StoredCertificate.IncompleteChainWarning}.");
+        foreach (var key in resultKeys.Where(k => k.CertificateId is null))
+            warnings.Add($"The private key ({key.Algorithm.ToString().ToUpperInvariant()} {key.KeySize}) is kept and waits for its certificate; import the certificate to join them.");
+        return new ImportResult(resultCertificates, resultKeys, warnings);
+    }
+
+    private static void VerifySignature(X509Certificate2 certificate, CertificateFacts facts, string file, List<X509Certificate2> pool)
+    {
+        var issuers = pool.Where(c => c.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData)).ToList();
+        if (issuers.Count == 0) return; // Issuer not here (yet): reported as an incomplete chain, not refused.
+        if (issuers.Any(issuer => CertificateChainBuilder.IsIssuedBy(certificate, issuer))) return;
+        throw new CertificateImportException(ImportFailureReason.SignatureInvalid, file,
+            $"{file}: the signature of certificate '{facts.CommonName ?? facts.Subject}' does not verify against its issuer '{certificate.Issuer}'; the file is damaged or was not issued by that authority. Get the certificate again from your CA.");
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /// <summary>Creates a certificate request, or a self-signed certificate; returns the request or the certificate id.</summary>
+    public (StoredRequest? Request, StoredCertificate? Certificate) Create(CreateCertificateSpec spec)
+    {
+        var friendlyName = ValidateFriendlyName(spec.FriendlyName);
+        CertificateRequestFactory.ValidateSubject(spec.Subject);
+        var subjectAlternativeNames = CertificateRequestFactory.NormalizeSubjectAlternativeNames(spec.Subject, spec.SubjectAlternativeNames);
+        var now = _time.GetUtcNow();
+
+        string id;
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var view = LoadView(connection, transaction);
+            var requests = LoadRequests(connection, transaction);
+            if (view.Certificates.Any(c => string.Equals(c.FriendlyName, friendlyName, StringComparison.OrdinalIgnoreCase))
+                || requests.Any(r => string.Equals(r.FriendlyName, friendlyName, StringComparison.OrdinalIgnoreCase)))
+                throw new CertificateStoreException(StoreFailure.Conflict, $"The friendly name '{friendlyName}' is already used; choose another one (for example the DNS name and the month and year).");
+
+            using var key = ResolveKey(connection, transaction, spec.Key, view);
+            var keyHash = CertificateFacts.PublicKeyHash(key.SubjectPublicKeyInfo);
+            if (!view.Keys.Any(k => k.Id == KeyId(keyHash))) InsertKey(connection, transaction, keyHash, key);
+
+            if (spec.SelfSigned)
+            {
+                var certificate = CertificateRequestFactory.CreateSelfSigned(spec.Subject, subjectAlternativeNames, key, now.AddMinutes(-5), now + SelfSignedLifetime);
+                var facts = CertificateFacts.Read(certificate);
+                id = CertificateId(facts);
+                InsertCertificate(connection, transaction, id, certificate, facts, friendlyName, "selfSigned", isFactory: false);
+            }
+            else
+            {
+                var der = CertificateRequestFactory.CreateRequest(spec.Subject, subjectAlternativeNames, key);
+                id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+                Exec(connection, transaction, """
+                    INSERT INTO certificate_requests (id, friendly_name, country, state, locality, organization, organizational_unit, common_name,
+                        subject_alternative_names, key_id, der, created_at)
+                    VALUES ($id, $name, $c, $st, $l, $o, $ou, $cn, $sans, $key, $der, $at)
+                    """,
+                    ("$id", id), ("$name", friendlyName), ("$c", spec.Subject.Country?.ToUpperInvariant()), ("$st", spec.Subject.State),
+                    ("$l", spec.Subject.Locality), ("$o", spec.Subject.Organization), ("$ou", spec.Subject.OrganizationalUnit),
+                    ("$cn", spec.Subject.CommonName), ("$sans", string.Join('\n', subjectAlternativeNames)), ("$key", KeyId(keyHash)),
+                    ("$der", der), ("$at", now.ToString("O", CultureInfo.InvariantCulture)));
+            }
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+        return spec.SelfSigned ? (null, GetCertificate(id)) : (GetRequest(id), null);
+    }
+
+    private PrivateKeyMaterial ResolveKey(SqliteConnection connection, SqliteTransaction transaction, string key, View view)
+    {
+        const string existing = "existing:";
+        if (!key.StartsWith(existing, StringComparison.Ordinal)) return KeyFactory.Generate(key);
+        var certificateId = key[existing.Length..];
+        var certificate = view.Certificates.FirstOrDefault(c => c.Id == certificateId)
+            ?? throw new CertificateStoreException(StoreFailure.Invalid, $"There is no certificate with id '{certificateId}' whose key could be used; pick an existing key from the list or a new key type.");
+        if (certificate.KeyId is null)
+            throw new CertificateStoreException(StoreFailure.Invalid, $"The certificate '{certificate.FriendlyName}' has no private key on this appliance, so its key cannot be reused; choose a new key.");
+        return OpenKey(connection, transaction, certificate.KeyId);
+    }
+
+    // ---------------------------------------------------------------- default, delete
+
+    /// <summary>Sets (or with null clears) the default certificate, served when SNI is absent or matches nothing.</summary>
+    public void SetDefault(string? id)
+    {
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            if (id is not null)
+            {
+                var certificate = LoadView(connection, transaction).Certificates.FirstOrDefault(c => c.Id == id) ?? throw NotFound(id);
+                var refusal = DefaultRefusal(certificate);
+                if (refusal is not null) throw new CertificateStoreException(StoreFailure.Invalid, refusal);
+            }
+            SetSetting(connection, transaction, DefaultSetting, id);
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>Why a certificate cannot be the default (the seed: never self-signed nor the factory certificate), or null.</summary>
+    public static string? DefaultRefusal(StoredCertificate certificate) =>
+        certificate.IsFactory ? $"'{certificate.FriendlyName}' is the factory certificate, which cannot be the default; import or request a CA-signed certificate."
+        : certificate.Facts.IsSelfSigned ? $"'{certificate.FriendlyName}' is self-signed, and a self-signed certificate cannot be the default; use a CA-signed certificate."
+        : !certificate.HasPrivateKey ? $"'{certificate.FriendlyName}' has no private key on this appliance, so it cannot serve TLS; import its private key first."
+        : null;
+
+    public void Delete(string id)
+    {
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var view = LoadView(connection, transaction);
+            var certificate = view.Certificates.FirstOrDefault(c => c.Id == id) ?? throw NotFound(id);
+            if (certificate.IsFactory)
+                throw new CertificateStoreException(StoreFailure.InUse, $"'{certificate.FriendlyName}' is the factory certificate; it cannot be deleted because it answers when no other certificate does.");
+            var uses = new List<string>();
+            if (certificate.IsDefault) uses.Add("it is the default certificate (choose another default first)");
+            if (certificate.BoundAddresses.Count > 0) uses.Add($"it is assigned to {string.Join(", ", certificate.BoundAddresses)} (assign another certificate there first)");
+            if (uses.Count > 0)
+                throw new CertificateStoreException(StoreFailure.InUse, $"'{certificate.FriendlyName}' is in use and was not deleted: {string.Join("; ", uses)}.");
+
+            Exec(connection, transaction, "UPDATE certificate_requests SET certificate_id = NULL WHERE certificate_id = $id", ("$id", id));
+            Exec(connection, transaction, "DELETE FROM certificates WHERE id = $id", ("$id", id));
+            if (certificate.KeyId is not null) DeleteKeyIfUnused(connection, transaction, certificate.KeyId);
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+    }
+
+    public void DeleteRequest(string id)
+    {
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var request = LoadRequests(connection, transaction).FirstOrDefault(r => r.Id == id)
+                ?? throw new CertificateStoreException(StoreFailure.NotFound, $"There is no certificate request with id '{id}'; it may have been deleted. Reload the list.");
+            Exec(connection, transaction, "DELETE FROM certificate_requests WHERE id = $id", ("$id", id));
+            DeleteKeyIfUnused(connection, transaction, request.KeyId);
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>A key goes when nothing refers to it any more: no certificate with its public key and no request.</summary>
+    private static void DeleteKeyIfUnused(SqliteConnection connection, SqliteTransaction transaction, string keyId)
+    {
+        Exec(connection, transaction, """
+            DELETE FROM keys WHERE id = $k
+              AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.public_key_sha256 = keys.public_key_sha256)
+              AND NOT EXISTS (SELECT 1 FROM certificate_requests r WHERE r.key_id = keys.id)
+            """, ("$k", keyId));
+    }
+
+    // ---------------------------------------------------------------- export
+
+    public ExportedFile Export(ExportSpec spec)
+    {
+        if (spec.Ids.Count == 0)
+            throw new CertificateStoreException(StoreFailure.Invalid, "Select at least one certificate to export.");
+        var all = ListCertificates();
+        var selected = spec.Ids.Distinct().Select(id => all.FirstOrDefault(c => c.Id == id) ?? throw NotFound(id)).ToList();
+        if (!spec.Certificate && !spec.PrivateKey && !spec.Chain)
+            throw new CertificateStoreException(StoreFailure.Invalid, "Choose what to export: the certificate, the private key, the chain, or several of them.");
+        if (spec.PrivateKey)
+        {
+            if (spec.Passphrase is null || spec.Passphrase.Length < 8)
+                throw new CertificateStoreException(StoreFailure.Invalid, "A private key is exported only with a passphrase of at least 8 characters; enter one and keep it safe.");
+            var keyless = selected.FirstOrDefault(c => !c.HasPrivateKey);
+            if (keyless is not null)
+                throw new CertificateStoreException(StoreFailure.Invalid, $"'{keyless.FriendlyName}' has no private key on this appliance; export it without the private key.");
+        }
+        var baseName = selected.Count == 1 ? SafeFileName(selected[0].FriendlyName) : "certificates";
+
+        List<X509Certificate2> ChainOf(StoredCertificate c) =>
+            c.Chain.Skip(1).Select(id => all.First(a => a.Id == id).Certificate).ToList();
+
+        switch (spec.Format)
+        {
+            case ExportFormat.Pkcs7:
+                if (spec.PrivateKey)
+                    throw new CertificateStoreException(StoreFailure.Invalid, "A PKCS#7 file holds certificates only; export private keys individually as PEM or PKCS#12.");
+                var bundle = new List<X509Certificate2>();
+                foreach (var c in selected)
+                {
+                    if (spec.Certificate || !spec.Chain) bundle.Add(c.Certificate);
+                    if (spec.Chain) bundle.AddRange(ChainOf(c));
+                }
+                return new ExportedFile(baseName + ".p7b", "application/pkcs7-mime",
+                    CertificateExporter.ToPkcs7(bundle.DistinctBy(c => c.Thumbprint)));
+
+            case ExportFormat.Pkcs12:
+                if (selected.Count != 1)
+                    throw new CertificateStoreException(StoreFailure.Invalid, "PKCS#12 export takes one certificate at a time; export each individually or choose PKCS#7 for certificates only.");
+                var one = selected[0];
+                using (var connection = _database.Open())
+                {
+                    using var key = spec.PrivateKey ? OpenKey(connection, null, one.KeyId!) : null;
+                    var bytes = CertificateExporter.ToPkcs12(one.Certificate, key, spec.Chain ? ChainOf(one) : [], spec.Passphrase ?? "", one.FriendlyName);
+                    return new ExportedFile(baseName + ".p12", "application/x-pkcs12", bytes);
+                }
+
+            default:
+                var pem = new StringBuilder();
+                using (var connection = _database.Open())
+                {
+                    foreach (var c in selected)
+                    {
+                        if (spec.Certificate) pem.Append(CertificateExporter.ToPem([c.Certificate]));
+                        if (spec.Chain) pem.Append(CertificateExporter.ToPem(ChainOf(c)));
+                        if (spec.PrivateKey)
+                        {
+                            using var key = OpenKey(connection, null, c.KeyId!);
+                            pem.Append(CertificateExporter.ToEncryptedPkcs8Pem(key, spec.Passphrase!));
+                            if (pem.Length > 0 && pem[^1] != '\n') pem.Append('\n');
+                        }
+                    }
+                }
+                return new ExportedFile(baseName + ".pem", "application/x-pem-file", Encoding.ASCII.GetBytes(pem.ToString()));
+        }
+    }
+
+    // ---------------------------------------------------------------- factory certificate, assignments
+
+    /// <summary>Makes the factory self-signed certificate on first start (ECDSA P-256, ten years), once.</summary>
+    public StoredCertificate EnsureFactoryCertificate(string hostName)
+    {
+        var existing = ListCertificates().FirstOrDefault(c => c.IsFactory);
+        if (existing is not null) return existing;
+        var now = _time.GetUtcNow();
+        var names = new List<string>();
+        try
+        {
+            names.AddRange(CertificateRequestFactory.NormalizeSubjectAlternativeNames(new SubjectName(null, null, null, null, null, hostName), []));
+        }
+        catch (CertificateRequestException)
+        {
+            // A host name that is not a DNS name (e.g. "(none)") is left out of the SANs.
+        }
+        if (!names.Contains("localhost")) names.Add("localhost");
+        var subject = new SubjectName(null, null, null, "B Series Appliance", null, hostName.Length is > 0 and <= 64 ? hostName : "appliance");
+        string id;
+        lock (_writeLock)
+        {
+            using var key = KeyFactory.Generate("ecdsa-p256");
+            var certificate = CertificateRequestFactory.CreateSelfSigned(subject, names, key, now.AddMinutes(-5), now + FactoryLifetime);
+            var facts = CertificateFacts.Read(certificate);
+            id = CertificateId(facts);
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            InsertKey(connection, transaction, facts.PublicKeySha256, key);
+            InsertCertificate(connection, transaction, id, certificate, facts, "Factory certificate", "factory", isFactory: true);
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+        return GetCertificate(id);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private sealed record View(IReadOnlyList<StoredCertificate> Certificates, IReadOnlyList<StoredKey> Keys);
+
+    private View LoadView(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        var keys = new List<(string Id, string Hash, KeyAlgorithm Algorithm, int Size)>();
+        using (var command = Command(connection, transaction, "SELECT id, public_key_sha256, algorithm, key_size FROM keys ORDER BY created_at, id"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+                keys.Add((reader.GetString(0), reader.GetString(1), ParseAlgorithm(reader.GetString(2)), reader.GetInt32(3)));
+
+        var rows = new List<(string Id, X509Certificate2 Certificate, CertificateFacts Facts, string Name, string Source, bool Factory)>();
+        using (var command = Command(connection, transaction, "SELECT id, der, friendly_name, source, is_factory FROM certificates ORDER BY created_at, id"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+            {
+                var certificate = X509CertificateLoader.LoadCertificate((byte[])reader["der"]);
+                rows.Add((reader.GetString(0), certificate, CertificateFacts.Read(certificate), reader.GetString(2), reader.GetString(3), reader.GetInt64(4) != 0));
+            }
+
+        var defaultId = GetSetting(connection, transaction, DefaultSetting);
+        var bindings = new List<(string Address, string CertificateId)>();
+        using (var command = Command(connection, transaction, "SELECT address, certificate_id FROM address_assignments WHERE certificate_id IS NOT NULL ORDER BY address"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) bindings.Add((reader.GetString(0), reader.GetString(1)));
+
+        var pool = rows.Select(r => r.Certificate).ToList();
+        var byThumbprint = rows.ToDictionary(r => r.Certificate.Thumbprint, r => r.Id);
+        var certificates = rows.Select(r =>
+        {
+            var (chain, complete) = CertificateChainBuilder.Build(r.Certificate, pool);
+            var key = keys.FirstOrDefault(k => k.Hash == r.Facts.PublicKeySha256);
+            return new StoredCertificate(
+                r.Id, r.Name, r.Facts, r.Certificate, key.Id,
+                r.Id == defaultId, r.Factory,
+                chain.Select(c => byThumbprint.TryGetValue(c.Thumbprint, out var id) ? id : CertificateId(CertificateFacts.Read(c))).ToList(),
+                complete,
+                bindings.Where(b => b.CertificateId == r.Id).Select(b => b.Address).ToList(),
+                r.Source);
+        }).ToList();
+
+        var storedKeys = keys.Select(k => new StoredKey(k.Id, k.Algorithm, k.Size,
+            rows.Where(r => r.Facts.PublicKeySha256 == k.Hash).OrderByDescending(r => r.Facts.NotAfter).Select(r => r.Id).FirstOrDefault())).ToList();
+        return new View(certificates, storedKeys);
+    }
+
+    private static List<StoredRequest> LoadRequests(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        var requests = new List<StoredRequest>();
+        using var command = Command(connection, transaction, """
+            SELECT r.id, r.friendly_name, r.country, r.state, r.locality, r.organization, r.organizational_unit, r.common_name,
+                   r.subject_alternative_names, r.key_id, r.der, r.created_at, r.certificate_id, k.algorithm, k.key_size
+            FROM certificate_requests r JOIN keys k ON k.id = r.key_id ORDER BY r.created_at, r.id
+            """);
+        using var reader = command.ExecuteReader();
+        static string? S(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        while (reader.Read())
+        {
+            var der = (byte[])reader["der"];
+            requests.Add(new StoredRequest(
+                reader.GetString(0), reader.GetString(1),
+                new SubjectName(S(reader, 2), S(reader, 3), S(reader, 4), S(reader, 5), S(reader, 6), S(reader, 7)),
+                reader.GetString(8).Split('\n', StringSplitOptions.RemoveEmptyEntries),
+                reader.GetString(9), ParseAlgorithm(reader.GetString(13)), reader.GetInt32(14),
+                DateTimeOffset.Parse(reader.GetString(11), CultureInfo.InvariantCulture),
+                PemEncoding.WriteString("CERTIFICATE REQUEST", der) + "\n",
+                S(reader, 12)));
+        }
+        return requests;
+    }
+
+    private void InsertKey(SqliteConnection connection, SqliteTransaction transaction, string publicKeyHash, PrivateKeyMaterial key)
+    {
+        var id = KeyId(publicKeyHash);
+        var sealedKey = _vault.Seal(key.Pkcs8, Encoding.ASCII.GetBytes(id));
+        Exec(connection, transaction, """
+            INSERT INTO keys (id, public_key_sha256, algorithm, key_size, sealed, created_at) VALUES ($id, $h, $a, $s, $k, $t)
+            """, ("$id", id), ("$h", publicKeyHash), ("$a", key.Algorithm.ToString()), ("$s", key.KeySize), ("$k", sealedKey),
+            ("$t", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)));
+    }
+
+    private PrivateKeyMaterial OpenKey(SqliteConnection connection, SqliteTransaction? transaction, string keyId)
+    {
+        using var command = Command(connection, transaction, "SELECT sealed FROM keys WHERE id = $id");
+        command.Parameters.AddWithValue("$id", keyId);
+        var sealedKey = command.ExecuteScalar() as byte[]
+            ?? throw new CertificateStoreException(StoreFailure.NotFound, $"The private key '{keyId}' is no longer stored.");
+        byte[] pkcs8;
+        try
+        {
+            pkcs8 = _vault.Open(sealedKey, Encoding.ASCII.GetBytes(keyId));
+        }
+        catch (VaultUnavailableException e)
+        {
+            throw new CertificateStoreException(StoreFailure.KeyUnavailable, e.Message);
+        }
+        return KeyFactory.FromPkcs8(pkcs8);
+    }
+
+    private static string? KeyHash(SqliteConnection connection, SqliteTransaction transaction, string keyId)
+    {
+        using var command = Command(connection, transaction, "SELECT public_key_sha256 FROM keys WHERE id = $id");
+        command.Parameters.AddWithValue("$id", keyId);
+        return command.ExecuteScalar() as string;
+    }
+
+    private void InsertCertificate(SqliteConnection connection, SqliteTransaction transaction, string id, X509Certificate2 certificate,
+        CertificateFacts facts, string friendlyName, string source, bool isFactory) =>
+        Exec(connection, transaction, """
+            INSERT INTO certificates (id, der, sha256, public_key_sha256, friendly_name, source, is_factory, created_at)
+            VALUES ($id, $der, $sha, $pk, $name, $src, $f, $t)
+            """, ("$id", id), ("$der", certificate.RawData), ("$sha", facts.Sha256Fingerprint), ("$pk", facts.PublicKeySha256),
+            ("$name", friendlyName), ("$src", source), ("$f", isFactory ? 1 : 0), ("$t", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)));
+
+    internal static X509Certificate2 Attach(X509Certificate2 certificate, PrivateKeyMaterial key)
+    {
+        if (key.Algorithm == KeyAlgorithm.Rsa)
+        {
+            using var rsa = RSA.Create();
+            rsa.ImportPkcs8PrivateKey(key.Pkcs8, out _);
+            return certificate.CopyWithPrivateKey(rsa);
+        }
+        using var ec = ECDsa.Create();
+        ec.ImportPkcs8PrivateKey(key.Pkcs8, out _);
+        return certificate.CopyWithPrivateKey(ec);
+    }
+
+    /// <summary>Certificate ids are the first 16 hex digits of the SHA-256 fingerprint: the same certificate is the same entry.</summary>
+    internal static string CertificateId(CertificateFacts facts) => facts.Sha256Fingerprint[..16];
+
+    internal static string KeyId(string publicKeyHash) => "k" + publicKeyHash[..16];
+
+    private static KeyAlgorithm ParseAlgorithm(string value) => value == nameof(KeyAlgorithm.Rsa) ? KeyAlgorithm.Rsa : KeyAlgorithm.Ecdsa;
+
+    private static string DefaultFriendlyName(CertificateFacts facts)
+    {
+        var name = facts.CommonName ?? facts.SubjectAlternativeNames.FirstOrDefault() ?? facts.Subject;
+        name = new string(name.Where(ch => !char.IsControl(ch)).ToArray()).Trim();
+        if (name.Length == 0) name = "Certificate " + facts.Sha256Fingerprint[..8];
+        return name.Length > MaxFriendlyNameLength ? name[..MaxFriendlyNameLength] : name;
+    }
+
+    private static string UniqueFriendlyName(string name, IReadOnlyList<StoredCertificate> existing)
+    {
+        if (!existing.Any(c => string.Equals(c.FriendlyName, name, StringComparison.OrdinalIgnoreCase))) return name;
+        for (var i = 2; ; i++)
+        {
+            var candidate = $"{name} ({i})";
+            if (!existing.Any(c => string.Equals(c.FriendlyName, candidate, StringComparison.OrdinalIgnoreCase))) return candidate;
+        }
+    }
+
+    internal static string ValidateFriendlyName(string? friendlyName)
+    {
+        var name = friendlyName?.Trim() ?? "";
+        if (name.Length == 0)
+            throw new CertificateStoreException(StoreFailure.Invalid, "Enter a certificate friendly name, for example the primary DNS name or the current month and year.");
+        if (name.Length > MaxFriendlyNameLength)
+            throw new CertificateStoreException(StoreFailure.Invalid, $"The friendly name is {name.Length} characters long; use at most {MaxFriendlyNameLength}.");
+        if (name.Any(char.IsControl))
+            throw new CertificateStoreException(StoreFailure.Invalid, "The friendly name contains control characters; use letters, digits, spaces and punctuation only.");
+        return name;
+    }
+
+    private static string SafeFileName(string name)
+    {
+        var safe = new string(name.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_').ToArray()).Trim('.');
+        return safe.Length == 0 ? "certificate" : safe;
+    }
+
+    private static CertificateStoreException NotFound(string id) =>
+        new(StoreFailure.NotFound, $"There is no certificate with id '{id}'; it may have been deleted. Reload the certificate list.");
+
+    private static string? GetSetting(SqliteConnection connection, SqliteTransaction? transaction, string name)
+    {
+        using var command = Command(connection, transaction, "SELECT value FROM settings WHERE name = $n");
+        command.Parameters.AddWithValue("$n", name);
+        return command.ExecuteScalar() as string;
+    }
+
+    private static void SetSetting(SqliteConnection connection, SqliteTransaction transaction, string name, string? value) =>
+        Exec(connection, transaction, "INSERT INTO settings (name, value) VALUES ($n, $v) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            ("$n", name), ("$v", value));
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static void Exec(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, transaction, sql);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        command.ExecuteNonQuery();
+    }
+}

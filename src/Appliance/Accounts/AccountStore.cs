@@ -1,0 +1,285 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Appliance.Certificates.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Appliance.Accounts;
+
+internal sealed record Account(long Id, string Username, bool MustChangePassword);
+
+internal sealed record ApiToken(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
+
+internal sealed class AccountException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>
+/// Admin accounts, login sessions and API tokens. Secrets (session ids, tokens) are random 256-bit values
+/// handed out once; only their SHA-256 is stored. Sessions end after <see cref="IdleTimeout"/> without use
+/// or <see cref="AbsoluteTimeout"/> after login.
+/// </summary>
+internal sealed class AccountStore
+{
+    public const string Module = "accounts";
+    public const int MinPasswordLength = 10;
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(30);
+    public static readonly TimeSpan AbsoluteTimeout = TimeSpan.FromHours(12);
+    private const int MaxFailures = 5;
+    private static readonly TimeSpan FailureWindow = TimeSpan.FromMinutes(5);
+
+    private static readonly IReadOnlyList<string> Migrations =
+    [
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            must_change_password INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL);
+        CREATE TABLE sessions (
+            id_sha256 TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL);
+        CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT);
+        """,
+    ];
+
+    private readonly StateDatabase _database;
+    private readonly TimeProvider _time;
+    private readonly Lock _failuresLock = new();
+    private readonly Dictionary<string, List<DateTimeOffset>> _failures = new(StringComparer.OrdinalIgnoreCase);
+
+    public AccountStore(StateDatabase database, TimeProvider time)
+    {
+        _database = database;
+        _time = time;
+        _database.Migrate(Module, Migrations);
+    }
+
+    public bool HasAccounts()
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM users";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    public void CreateAccount(string username, string password, bool mustChangePassword)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO users (username, password_hash, must_change_password, created_at) VALUES ($u, $p, $m, $t)";
+        command.Parameters.AddWithValue("$u", username);
+        command.Parameters.AddWithValue("$p", PasswordHasher.Hash(password));
+        command.Parameters.AddWithValue("$m", mustChangePassword ? 1 : 0);
+        command.Parameters.AddWithValue("$t", Now());
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Checks the password and opens a session; returns the session secret (for the cookie).</summary>
+    public (Account Account, string SessionSecret) Login(string username, string password)
+    {
+        var now = _time.GetUtcNow();
+        lock (_failuresLock)
+        {
+            if (_failures.TryGetValue(username, out var recent))
+            {
+                recent.RemoveAll(t => now - t > FailureWindow);
+                if (recent.Count >= MaxFailures)
+                    throw new AccountException(429, $"Too many failed logins for '{username}'; wait {FailureWindow.TotalMinutes:0} minutes and try again.");
+            }
+        }
+        using var connection = _database.Open();
+        string? hash = null;
+        Account? account = null;
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u";
+            command.Parameters.AddWithValue("$u", username);
+            using var reader = command.ExecuteReader();
+            if (reader.Read())
+            {
+                account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(3) != 0);
+                hash = reader.GetString(2);
+            }
+        }
+        // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
+        var ok = PasswordHasher.Verify(password, hash ?? DummyHash.Value) && account is not null;
+        if (!ok)
+        {
+            lock (_failuresLock)
+            {
+                if (!_failures.TryGetValue(username, out var list)) _failures[username] = list = [];
+                list.Add(now);
+            }
+            throw new AccountException(401, "The username or password is wrong; check both and try again.");
+        }
+        lock (_failuresLock) _failures.Remove(username);
+        var secret = NewSecret();
+        using (var insert = connection.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at) VALUES ($h, $u, $t, $t)";
+            insert.Parameters.AddWithValue("$h", Sha256(secret));
+            insert.Parameters.AddWithValue("$u", account!.Id);
+            insert.Parameters.AddWithValue("$t", Now());
+            insert.ExecuteNonQuery();
+        }
+        return (account, secret);
+    }
+
+    private static readonly Lazy<string> DummyHash = new(() => PasswordHasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
+
+    /// <summary>The account of a live session, sliding its idle timeout; null when unknown or expired.</summary>
+    public Account? FindSession(string secret)
+    {
+        var now = _time.GetUtcNow();
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT u.id, u.username, u.must_change_password, s.created_at, s.last_seen_at
+            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = $h
+            """;
+        command.Parameters.AddWithValue("$h", Sha256(secret));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return null;
+        var created = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture);
+        var lastSeen = DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture);
+        var account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0);
+        reader.Close();
+        if (now - lastSeen > IdleTimeout || now - created > AbsoluteTimeout)
+        {
+            Logout(secret);
+            return null;
+        }
+        using var touch = connection.CreateCommand();
+        touch.CommandText = "UPDATE sessions SET last_seen_at = $t WHERE id_sha256 = $h";
+        touch.Parameters.AddWithValue("$t", Now());
+        touch.Parameters.AddWithValue("$h", Sha256(secret));
+        touch.ExecuteNonQuery();
+        return account;
+    }
+
+    public void Logout(string secret)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM sessions WHERE id_sha256 = $h";
+        command.Parameters.AddWithValue("$h", Sha256(secret));
+        command.ExecuteNonQuery();
+    }
+
+    public void ChangePassword(Account account, string currentPassword, string newPassword)
+    {
+        using var connection = _database.Open();
+        string hash;
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT password_hash FROM users WHERE id = $id";
+            command.Parameters.AddWithValue("$id", account.Id);
+            hash = (string)command.ExecuteScalar()!;
+        }
+        if (!PasswordHasher.Verify(currentPassword, hash))
+            throw new AccountException(400, "The current password is wrong; enter the password you logged in with.");
+        ValidateNewPassword(newPassword, currentPassword);
+        using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE users SET password_hash = $p, must_change_password = 0 WHERE id = $id";
+        update.Parameters.AddWithValue("$p", PasswordHasher.Hash(newPassword));
+        update.Parameters.AddWithValue("$id", account.Id);
+        update.ExecuteNonQuery();
+    }
+
+    public static void ValidateNewPassword(string password, string? previous = null)
+    {
+        if (password.Length < MinPasswordLength)
+            throw new AccountException(400, $"The new password has {password.Length} characters; use at least {MinPasswordLength}.");
+        if (previous is not null && password == previous)
+            throw new AccountException(400, "The new password is the same as the current one; choose a different password.");
+    }
+
+    public (ApiToken Token, string Secret) CreateToken(Account account, string name)
+    {
+        name = name.Trim();
+        if (name.Length is 0 or > 64 || name.Any(char.IsControl))
+            throw new AccountException(400, "Give the API token a name of 1 to 64 printable characters, for example the script that will use it.");
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var secret = "apl_" + NewSecret();
+        var now = _time.GetUtcNow();
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO api_tokens (id, name, token_sha256, user_id, created_at) VALUES ($id, $n, $h, $u, $t)";
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$h", Sha256(secret));
+        command.Parameters.AddWithValue("$u", account.Id);
+        command.Parameters.AddWithValue("$t", now.ToString("O", CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+        return (new ApiToken(id, name, now, null), secret);
+    }
+
+    public Account? FindToken(string secret)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT u.id, u.username, u.must_change_password FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $h
+            """;
+        command.Parameters.AddWithValue("$h", Sha256(secret));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return null;
+        var account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0);
+        reader.Close();
+        using var touch = connection.CreateCommand();
+        touch.CommandText = "UPDATE api_tokens SET last_used_at = $t WHERE token_sha256 = $h";
+        touch.Parameters.AddWithValue("$t", Now());
+        touch.Parameters.AddWithValue("$h", Sha256(secret));
+        touch.ExecuteNonQuery();
+        return account;
+    }
+
+    public IReadOnlyList<ApiToken> ListTokens()
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY created_at";
+        using var reader = command.ExecuteReader();
+        var tokens = new List<ApiToken>();
+        while (reader.Read())
+            tokens.Add(new ApiToken(reader.GetString(0), reader.GetString(1),
+                DateTimeOffset.Parse(reader.GetString(2), CultureInfo.InvariantCulture),
+                reader.IsDBNull(3) ? null : DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture)));
+        return tokens;
+    }
+
+    public bool RevokeToken(string id)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM api_tokens WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteNonQuery() > 0;
+    }
+
+    private string Now() => _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+
+    private static string NewSecret() => Base64Url(RandomNumberGenerator.GetBytes(32));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string Sha256(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    /// <summary>A random one-time password of 16 characters from an alphabet without look-alikes.</summary>
+    public static string NewOneTimePassword()
+    {
+        const string alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        return RandomNumberGenerator.GetString(alphabet, 16);
+    }
+}

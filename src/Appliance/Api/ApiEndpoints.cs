@@ -1,0 +1,208 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Appliance.Accounts;
+using Appliance.Hosting;
+using Appliance.Certificates.Formats;
+using Appliance.Certificates.Store;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Appliance.Api;
+
+/// <summary>The HTTP API v1 under /appliance/api/v1 (DESIGN.md "The HTTP API").</summary>
+internal static class ApiEndpoints
+{
+    public const string Prefix = "/appliance/api/v1";
+    public const string SessionCookie = "appliance_session";
+    /// <summary>Import uploads larger than this answer 413.</summary>
+    public const long MaxImportBytes = 10 * 1024 * 1024;
+    public const long MaxJsonBytes = 64 * 1024;
+
+    public static void Map(WebApplication app)
+    {
+        var api = app.MapGroup(Prefix);
+
+        api.MapPost("/session", async (HttpContext context, AccountStore accounts) =>
+        {
+            var body = await ReadJson(context, ApiJson.Default.SessionRequest);
+            if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
+                return Problem(400, "Enter both the username and the password.");
+            var (account, secret) = accounts.Login(body.Username, body.Password);
+            context.Response.Cookies.Append(SessionCookie, secret, new CookieOptions
+            {
+                HttpOnly = true,
+                Secure = context.Request.IsHttps,
+                SameSite = SameSiteMode.Strict,
+                Path = "/appliance",
+            });
+            return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
+                DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
+        });
+
+        api.MapDelete("/session", (HttpContext context, AccountStore accounts) =>
+        {
+            if (context.Request.Cookies.TryGetValue(SessionCookie, out var secret)) accounts.Logout(secret);
+            context.Response.Cookies.Delete(SessionCookie, new CookieOptions { Path = "/appliance" });
+            return Results.NoContent();
+        });
+
+        api.MapPut("/password", async (HttpContext context, AccountStore accounts) =>
+        {
+            var body = await ReadJson(context, ApiJson.Default.PasswordRequest);
+            accounts.ChangePassword(AuthenticationMiddleware.AccountOf(context), body.CurrentPassword ?? "", body.NewPassword ?? "");
+            return Results.NoContent();
+        });
+
+        api.MapGet("/tokens", (AccountStore accounts) =>
+            Results.Json(accounts.ListTokens().Select(t => new TokenDto(t.Id, t.Name, t.CreatedAt, t.LastUsedAt, null)).ToList(), ApiJson.Default.ListTokenDto));
+
+        api.MapPost("/tokens", async (HttpContext context, AccountStore accounts) =>
+        {
+            var body = await ReadJson(context, ApiJson.Default.TokenRequest);
+            var (token, secret) = accounts.CreateToken(AuthenticationMiddleware.AccountOf(context), body.Name ?? "");
+            return Results.Json(new TokenDto(token.Id, token.Name, token.CreatedAt, null, secret), ApiJson.Default.TokenDto, statusCode: 201);
+        });
+
+        api.MapDelete("/tokens/{id}", (string id, AccountStore accounts) =>
+            accounts.RevokeToken(id) ? Results.NoContent() : Problem(404, $"There is no API token with id '{id}'."));
+
+        api.MapGet("/status", (StatusService status) => Results.Json(status.Read(), ApiJson.Default.StatusDto));
+
+        api.MapGet("/certificates", (CertificateStore store) =>
+            Results.Json(store.ListCertificates().Select(CertificateDto.From).ToList(), ApiJson.Default.ListCertificateDto));
+
+        api.MapGet("/certificates/{id}", (string id, CertificateStore store) =>
+            Results.Json(CertificateDto.From(store.GetCertificate(id)), ApiJson.Default.CertificateDto));
+
+        api.MapPost("/certificates/import", async (HttpContext context, CertificateStore store) =>
+        {
+            var (files, password) = await ReadUpload(context);
+            var result = store.Import(files, password);
+            return Results.Json(new ImportResultDto(
+                result.Certificates.Select(CertificateDto.From).ToList(),
+                result.Keys.Select(KeyDto.From).ToList(),
+                result.Warnings), ApiJson.Default.ImportResultDto);
+        });
+
+        api.MapPost("/certificates/export", async (HttpContext context, CertificateStore store) =>
+        {
+            var body = await ReadJson(context, ApiJson.Default.ExportBody);
+            var format = (body.Format ?? "pem").ToLowerInvariant() switch
+            {
+                "pem" => ExportFormat.Pem,
+                "pkcs12" => ExportFormat.Pkcs12,
+                "pkcs7" => ExportFormat.Pkcs7,
+                var other => throw new CertificateStoreException(StoreFailure.Invalid, $"The export format '{other}' is not known; use pem, pkcs12 or pkcs7."),
+            };
+            var file = store.Export(new ExportSpec(body.Ids ?? [], body.Certificate, body.PrivateKey, body.Chain, body.Passphrase, format));
+            return Results.File(file.Content, file.ContentType, file.FileName);
+        });
+
+        api.MapPut("/certificates/default", async (HttpContext context, CertificateStore store) =>
+        {
+            var body = await ReadJson(context, ApiJson.Default.DefaultBody);
+            store.SetDefault(string.IsNullOrEmpty(body.Id) ? null : body.Id);
+            return Results.NoContent();
+        });
+
+        api.MapDelete("/certificates/{id}", (string id, CertificateStore store) =>
+        {
+            store.Delete(id);
+            return Results.NoContent();
+        });
+
+        api.MapGet("/certificate-requests", (CertificateStore store) =>
+            Results.Json(store.ListRequests().Select(CertificateRequestDto.From).ToList(), ApiJson.Default.ListCertificateRequestDto));
+
+        api.MapGet("/certificate-requests/{id}", (string id, CertificateStore store) =>
+            Results.Json(CertificateRequestDto.From(store.GetRequest(id)), ApiJson.Default.CertificateRequestDto));
+
+        api.MapDelete("/certificate-requests/{id}", (string id, CertificateStore store) =>
+        {
+            store.DeleteRequest(id);
+            return Results.NoContent();
+        });
+
+        api.MapPost("/certificate-requests", async (HttpContext context, CertificateStore store) =>
+        {
+            var body = await ReadJson(context, ApiJson.Default.CreateRequestBody);
+            var spec = new CreateCertificateSpec(body.FriendlyName ?? "", body.Key ?? "", body.Subject?.ToSubject() ?? new SubjectName(null, null, null, null, null, null),
+                body.SubjectAlternativeNames ?? [], body.SelfSigned);
+            var (request, certificate) = store.Create(spec);
+            return certificate is not null
+                ? Results.Json(CertificateDto.From(certificate), ApiJson.Default.CertificateDto, statusCode: 201)
+                : Results.Json(CertificateRequestDto.From(request!), ApiJson.Default.CertificateRequestDto, statusCode: 201);
+        });
+
+        api.MapFallback((HttpContext context) => Problem(404, $"There is no API route {context.Request.Method} {context.Request.Path}."));
+    }
+
+    public static IResult Problem(int status, string detail) =>
+        Results.Json(new ProblemDto("about:blank", Title(status), status, detail), ApiJson.Default.ProblemDto,
+            contentType: "application/problem+json", statusCode: status);
+
+    public static string Title(int status) => status switch
+    {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+
+    private static async Task<T> ReadJson<T>(HttpContext context, JsonTypeInfo<T> type)
+    {
+        if (context.Request.ContentLength > MaxJsonBytes)
+            throw new ApiException(413, $"The request body is {context.Request.ContentLength} bytes; at most {MaxJsonBytes} are accepted here.");
+        if (context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) != true)
+            throw new ApiException(415, "Send the request body as JSON with 'Content-Type: application/json'.");
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted)
+                ?? throw new ApiException(400, "The request body is empty; send a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new ApiException(400, $"The request body is not valid JSON for this route: {e.Message}");
+        }
+    }
+
+    private static async Task<(List<ImportFile> Files, string? Password)> ReadUpload(HttpContext context)
+    {
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = MaxImportBytes;
+        if (context.Request.ContentLength > MaxImportBytes)
+            throw new ApiException(413, $"The upload is {context.Request.ContentLength} bytes; files of at most {MaxImportBytes / (1024 * 1024)} MB in all can be imported at once.");
+        if (!context.Request.HasFormContentType)
+            throw new ApiException(415, "Upload the files as multipart/form-data with one or more 'file' parts and an optional 'password'.");
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ApiException(400, $"The upload is not a valid multipart form: {e.Message}");
+        }
+        var files = new List<ImportFile>();
+        foreach (var part in form.Files)
+        {
+            using var buffer = new MemoryStream();
+            await part.CopyToAsync(buffer, context.RequestAborted);
+            var name = Path.GetFileName(part.FileName);
+            files.Add(new ImportFile(string.IsNullOrWhiteSpace(name) ? part.Name : name, buffer.ToArray()));
+        }
+        var password = form.TryGetValue("password", out var values) ? values.ToString() : null;
+        return (files, password);
+    }
+}
+
+/// <summary>A refused request at the HTTP edge (bad content type, size, JSON).</summary>
+internal sealed class ApiException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Appliance.Certificates.Formats;
+using Appliance.Certificates.Store;
+
+namespace Appliance.Api;
+
+internal sealed record ProblemDto(string Type, string Title, int Status, string Detail);
+
+internal sealed record SessionRequest(string? Username, string? Password);
+internal sealed record SessionResponse(string Username, bool MustChangePassword, DateTimeOffset ExpiresAt);
+internal sealed record PasswordRequest(string? CurrentPassword, string? NewPassword);
+internal sealed record TokenRequest(string? Name);
+internal sealed record TokenDto(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, string? Token);
+
+internal sealed record SubjectDto(string? Country, string? State, string? Locality, string? Organization, string? OrganizationalUnit, string? CommonName)
+{
+    public static SubjectDto From(SubjectName s) => new(s.Country, s.State, s.Locality, s.Organization, s.OrganizationalUnit, s.CommonName);
+    public SubjectName ToSubject() => new(Country, State, Locality, Organization, OrganizationalUnit, CommonName);
+}
+
+internal sealed record CertificateDto(
+    string Id, string FriendlyName, string Subject, string Issuer, string? CommonName,
+    IReadOnlyList<string> SubjectAlternativeNames, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
+    string SerialNumber, string Sha256Fingerprint, string? KeyAlgorithm, int KeySize, bool HasPrivateKey,
+    bool IsCertificateAuthority, bool IsSelfSigned, bool IsDefault, bool IsFactory,
+    IReadOnlyList<string> Chain, bool ChainComplete, string? ChainWarning, IReadOnlyList<string> BoundAddresses,
+    string Source, string? DefaultRefusal)
+{
+    public static CertificateDto From(StoredCertificate c) => new(
+        c.Id, c.FriendlyName, c.Facts.Subject, c.Facts.Issuer, c.Facts.CommonName, c.Facts.SubjectAlternativeNames,
+        c.Facts.NotBefore, c.Facts.NotAfter, c.Facts.SerialNumber, c.Facts.Sha256Fingerprint, AlgorithmName(c.Facts.KeyAlgorithm),
+        c.Facts.KeySize, c.HasPrivateKey, c.Facts.IsCertificateAuthority, c.Facts.IsSelfSigned, c.IsDefault, c.IsFactory,
+        c.Chain, c.ChainComplete, c.ChainWarning, c.BoundAddresses, c.Source, CertificateStore.DefaultRefusal(c));
+
+    public static string? AlgorithmName(KeyAlgorithm? algorithm) => algorithm switch
+    {
+        Certificates.Formats.KeyAlgorithm.Rsa => "RSA",
+        Certificates.Formats.KeyAlgorithm.Ecdsa => "ECDSA",
+        _ => null,
+    };
+}
+
+internal sealed record KeyDto(string Id, string KeyAlgorithm, int KeySize, string? CertificateId)
+{
+    public static KeyDto From(StoredKey k) => new(k.Id, CertificateDto.AlgorithmName(k.Algorithm)!, k.KeySize, k.CertificateId);
+}
+
+internal sealed record ImportResultDto(IReadOnlyList<CertificateDto> Certificates, IReadOnlyList<KeyDto> Keys, IReadOnlyList<string> Warnings);
+
+internal sealed record CreateRequestBody(string? FriendlyName, string? Key, SubjectDto? Subject, IReadOnlyList<string>? SubjectAlternativeNames, bool SelfSigned);
+
+internal sealed record CertificateRequestDto(
+    string Id, string FriendlyName, SubjectDto Subject, IReadOnlyList<string> SubjectAlternativeNames,
+    string KeyAlgorithm, int KeySize, DateTimeOffset CreatedAt, string Status, string? CertificateId, string RequestData)
+{
+    public static CertificateRequestDto From(StoredRequest r) => new(
+        r.Id, r.FriendlyName, SubjectDto.From(r.Subject), r.SubjectAlternativeNames, CertificateDto.AlgorithmName(r.KeyAlgorithm)!,
+        r.KeySize, r.CreatedAt, r.IsIssued ? "issued" : "pending", r.CertificateId, r.RequestData);
+}
+
+internal sealed record ExportBody(IReadOnlyList<string>? Ids, bool Certificate, bool PrivateKey, bool Chain, string? Passphrase, string? Format);
+
+internal sealed record DefaultBody(string? Id);
+
+internal sealed record TpmDto(string Manufacturer, string FirmwareVersion);
+internal sealed record VaultDto(string State, string Detail);
+internal sealed record InterfaceDto(string Name, string? MacAddress, bool IsUp, IReadOnlyList<string> Addresses);
+internal sealed record StatusDto(
+    string Hostname, string Model, string SerialNumber, string Version, long UptimeSeconds, string KeyProtection,
+    TpmDto? Tpm, VaultDto Vault, IReadOnlyList<InterfaceDto> Interfaces);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ProblemDto))]
+[JsonSerializable(typeof(SessionRequest))]
+[JsonSerializable(typeof(SessionResponse))]
+[JsonSerializable(typeof(PasswordRequest))]
+[JsonSerializable(typeof(TokenRequest))]
+[JsonSerializable(typeof(TokenDto))]
+[JsonSerializable(typeof(List<TokenDto>))]
+[JsonSerializable(typeof(CertificateDto))]
+[JsonSerializable(typeof(List<CertificateDto>))]
+[JsonSerializable(typeof(ImportResultDto))]
+[JsonSerializable(typeof(CreateRequestBody))]
+[JsonSerializable(typeof(CertificateRequestDto))]
+[JsonSerializable(typeof(List<CertificateRequestDto>))]
+[JsonSerializable(typeof(ExportBody))]
+[JsonSerializable(typeof(DefaultBody))]
+[JsonSerializable(typeof(StatusDto))]
+internal sealed partial class ApiJson : JsonSerializerContext;

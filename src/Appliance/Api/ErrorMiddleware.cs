@@ -1,0 +1,52 @@
+using Appliance.Accounts;
+using Appliance.Certificates.Formats;
+using Appliance.Certificates.Store;
+using Microsoft.AspNetCore.Http;
+
+namespace Appliance.Api;
+
+/// <summary>Maps the domain's refusals to problem+json at the boundary, logging each once.</summary>
+internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && Map(e) is { } mapped)
+        {
+            if (mapped.Status >= 500) LogFailure(logger, e, context.Request.Method, context.Request.Path);
+            else LogRefusal(logger, context.Request.Method, context.Request.Path, mapped.Status, mapped.Detail);
+            context.Response.Clear();
+            await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
+        }
+    }
+
+    private static (int Status, string Detail)? Map(Exception e) => e switch
+    {
+        ApiException a => (a.Status, a.Message),
+        AccountException a => (a.Status, a.Message),
+        CertificateImportException i => (400, i.Message),
+        CertificateRequestException r => (400, r.Message),
+        CertificateStoreException s => (s.Reason switch
+        {
+            StoreFailure.NotFound => 404,
+            StoreFailure.InUse => 409,
+            StoreFailure.Conflict => 409,
+            StoreFailure.KeyUnavailable => 503,
+            _ => 400,
+        }, s.Message),
+        BadHttpRequestException b when b.StatusCode == 413 =>
+            (413, $"The upload is larger than the {ApiEndpoints.MaxImportBytes / (1024 * 1024)} MB accepted; import fewer or smaller files at a time."),
+        BadHttpRequestException b => (b.StatusCode, b.Message),
+        OperationCanceledException => null,
+        _ => (500, "The appliance failed to complete the request; the service log has the details. Try again, and contact support if it persists."),
+    };
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Method} {Path} refused with {Status}: {Detail}")]
+    private static partial void LogRefusal(ILogger logger, string method, string path, int status, string detail);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    private static partial void LogFailure(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using Appliance.Accounts;
+using Appliance.Api;
+using Appliance.Certificates.Storage;
+using Appliance.Certificates.Store;
+using Appliance.Certificates.Vault;
+using Appliance.Platform;
+using Appliance.Tls;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace Appliance.Hosting;
+
+/// <summary>The composition root of <c>appliance serve</c>.</summary>
+internal static partial class ApplianceServer
+{
+    public const string AdminPasswordCredential = "appliance.admin-password";
+    public const string AdminPasswordVariable = "APPLIANCE_ADMIN_PASSWORD";
+
+    public static async Task<int> RunAsync(ServeOptions options)
+    {
+        SQLitePCL.raw.SetProvider(new SQLitePCL.SQLite3Provider_sqlite3());
+        Directory.CreateDirectory(options.StateDirectory);
+        File.SetUnixFileMode(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Services.AddSystemd();
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var time = TimeProvider.System;
+        var database = new StateDatabase(Path.Combine(options.StateDirectory, "appliance.db"));
+        var vault = new AesGcmKeyVault(SoftwareVaultKey.LoadOrCreate(options.StateDirectory), "software");
+        var store = new CertificateStore(database, vault, time);
+        var accounts = new AccountStore(database, time);
+        var facts = new SystemFacts();
+
+        store.EnsureFactoryCertificate(facts.HostName);
+        EnsureFirstAdmin(accounts);
+
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton<IKeyVault>(vault);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(accounts);
+        builder.Services.AddSingleton(facts);
+        builder.Services.AddSingleton<StatusService>();
+        builder.Services.AddSingleton<TlsCertificateSelector>();
+
+        var bind = options.Bind ?? IPAddress.IPv6Any;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = ApiEndpoints.MaxJsonBytes;
+            var selector = kestrel.ApplicationServices.GetRequiredService<TlsCertificateSelector>();
+            kestrel.Listen(bind, options.HttpsPort, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                OnConnection = context => ValueTask.FromResult(selector.Options(context.ClientHelloInfo.ServerName)),
+            }));
+            kestrel.Listen(bind, options.HttpPort);
+        });
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<TlsCertificateSelector>();
+        app.UseMiddleware<ErrorMiddleware>();
+        app.Use(async (context, next) =>
+        {
+            // Port 80 answers ACME http-01 challenges (later) and otherwise redirects to HTTPS on the same host.
+            if (!context.Request.IsHttps)
+            {
+                if (context.Request.Path.StartsWithSegments("/.well-known/acme-challenge"))
+                {
+                    context.Response.StatusCode = 404;
+                    return;
+                }
+                var host = context.Request.Host.Host;
+                var target = options.HttpsPort == 443 ? host : $"{(host.Contains(':') ? $"[{host}]" : host)}:{options.HttpsPort}";
+                context.Response.Redirect($"https://{target}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}", permanent: true);
+                return;
+            }
+            context.Response.Headers.StrictTransportSecurity = "max-age=31536000";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers.XFrameOptions = "DENY";
+            context.Response.Headers.CacheControl = "no-store";
+            await next(context);
+        });
+        app.UseMiddleware<AuthenticationMiddleware>();
+        ApiEndpoints.Map(app);
+
+        LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// The first admin: password from the systemd credential, else APPLIANCE_ADMIN_PASSWORD, else a random
+    /// one-time password printed to the console that must be changed at first login.
+    /// </summary>
+    private static void EnsureFirstAdmin(AccountStore accounts)
+    {
+        if (accounts.HasAccounts()) return;
+        var password = ReadCredential(AdminPasswordCredential) ?? Environment.GetEnvironmentVariable(AdminPasswordVariable);
+        if (!string.IsNullOrEmpty(password))
+        {
+            AccountStore.ValidateNewPassword(password);
+            accounts.CreateAccount("admin", password, mustChangePassword: false);
+            Console.WriteLine("Created the admin account 'admin' with the password given by the appliance.admin-password credential or APPLIANCE_ADMIN_PASSWORD.");
+            return;
+        }
+        var oneTime = AccountStore.NewOneTimePassword();
+        accounts.CreateAccount("admin", oneTime, mustChangePassword: true);
+        Console.WriteLine($"Created the admin account 'admin' with the one-time password: {oneTime}");
+        Console.WriteLine("Log in at /appliance and change it; it is shown only this once.");
+    }
+
+    private static string? ReadCredential(string name)
+    {
+        var directory = Environment.GetEnvironmentVariable("CREDENTIALS_DIRECTORY");
+        if (string.IsNullOrEmpty(directory)) return null;
+        var path = Path.Combine(directory, name);
+        return File.Exists(path) ? File.ReadAllText(path).TrimEnd('\r', '\n') : null;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "Appliance listening: HTTPS port {HttpsPort}, HTTP port {HttpPort} on {Bind}; state in {StateDirectory}; key protection: {KeyProtection}")]
+    private static partial void LogListening(ILogger logger, int httpsPort, int httpPort, string bind, string stateDirectory, string keyProtection);
+}

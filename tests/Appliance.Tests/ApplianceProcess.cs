@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Appliance.Tests;
+
+/// <summary>
+/// The real NativeAOT `appliance` binary (APPLIANCE_BINARY, set by ./build.sh test) serving on loopback
+/// with a fresh state directory. Stops the process on dispose.
+/// </summary>
+public sealed class ApplianceProcess : IAsyncDisposable
+{
+    public const string AdminPassword = "correct horse battery staple";
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ApplianceProcess(Process process, string stateDirectory, int httpsPort, int httpPort)
+    {
+        _process = process;
+        StateDirectory = stateDirectory;
+        HttpsPort = httpsPort;
+        HttpPort = httpPort;
+    }
+
+    public string StateDirectory { get; }
+    public int HttpsPort { get; }
+    public int HttpPort { get; }
+    public Uri BaseUri => new($"https://127.0.0.1:{HttpsPort}/appliance/api/v1/");
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    public static string Binary
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable("APPLIANCE_BINARY");
+            if (string.IsNullOrEmpty(path) || !File.Exists(path))
+                throw new InvalidOperationException("APPLIANCE_BINARY does not name the published appliance binary; run the tests with ./build.sh test (it publishes out/appliance first).");
+            return path;
+        }
+    }
+
+    public static async Task<ApplianceProcess> StartAsync(string? stateDirectory = null, string? adminPassword = AdminPassword, params string[] extraArgs)
+    {
+        stateDirectory ??= Directory.CreateTempSubdirectory("appliance-state-").FullName;
+        var httpsPort = FreePort();
+        var httpPort = FreePort();
+        var info = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "serve", "--state-dir", stateDirectory, "--bind", "127.0.0.1", "--https-port", httpsPort.ToString(), "--http-port", httpPort.ToString(), "--key-protection", "software" }.Concat(extraArgs))
+            info.ArgumentList.Add(arg);
+        info.Environment.Remove("APPLIANCE_ADMIN_PASSWORD");
+        if (adminPassword is not null) info.Environment["APPLIANCE_ADMIN_PASSWORD"] = adminPassword;
+        var process = Process.Start(info)!;
+        var appliance = new ApplianceProcess(process, stateDirectory, httpsPort, httpPort);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (appliance._output) appliance._output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (appliance._output) appliance._output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await appliance.WaitUntilListeningAsync();
+        return appliance;
+    }
+
+    private async Task WaitUntilListeningAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"The appliance exited with {_process.ExitCode} at start:\n{Output}");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, HttpsPort);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+        throw new TimeoutException($"The appliance did not listen on {HttpsPort} within 30 s:\n{Output}");
+    }
+
+    /// <summary>A client that trusts any server certificate (the tests check certificates themselves) and keeps cookies.</summary>
+    public HttpClient Client()
+    {
+        var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+            CookieContainer = new CookieContainer(),
+            AllowAutoRedirect = false,
+        };
+        return new HttpClient(handler) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public async Task<HttpClient> LoginAsync(string password = AdminPassword)
+    {
+        var client = Client();
+        var response = await client.PostAsJsonAsync("session", new { username = "admin", password });
+        if (response.StatusCode != HttpStatusCode.OK)
+            throw new InvalidOperationException($"Login failed with {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return client;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: false); // SIGKILL; see KillGracefully for SIGTERM
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, as systemd stops the service.</summary>
+    public async Task TerminateAsync()
+    {
+        if (_process.HasExited) return;
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await kill!.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync(timeout.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One appliance shared by the API tests of a collection: the box is started once.</summary>
+public sealed class ApplianceFixture : IAsyncLifetime
+{
+    public ApplianceProcess Appliance { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => Appliance = await ApplianceProcess.StartAsync();
+
+    public async ValueTask DisposeAsync() => await Appliance.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApplianceCollection : ICollectionFixture<ApplianceFixture>, ICollectionFixture<OpenSslFixture>
+{
+    public const string Name = "appliance";
+}
+
+public static class Json
+{
+    public static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+}

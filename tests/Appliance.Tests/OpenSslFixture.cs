@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace Appliance.Tests;
+
+/// <summary>
+/// A test PKI made by openssl at test time: root CA, intermediate CA, and helpers to make leaves and sign CSRs.
+/// </summary>
+public sealed class OpenSslFixture : IDisposable
+{
+    public OpenSslFixture()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("appliance-pki-").FullName;
+        File.WriteAllText(Path("ca.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+        Run("ecparam", "-name", "prime256v1", "-out", Path("p256.param"));
+        Run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", Path("root.key"), "-out", Path("root.crt"),
+            "-days", "3650", "-subj", "/C=US/O=Test PKI/CN=Test Root CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        Run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", Path("intermediate.key"), "-out", Path("intermediate.csr"), "-subj", "/C=US/O=Test PKI/CN=Test Intermediate CA");
+        Run("x509", "-req", "-in", Path("intermediate.csr"), "-CA", Path("root.crt"), "-CAkey", Path("root.key"), "-CAcreateserial",
+            "-out", Path("intermediate.crt"), "-days", "1825", "-extfile", Path("ca.ext"));
+    }
+
+    public string Directory { get; }
+
+    public string Path(string name) => System.IO.Path.Combine(Directory, name);
+
+    /// <summary>A new leaf key and certificate for <paramref name="names"/>, issued by the intermediate CA; returns the file stem.</summary>
+    public string MakeLeaf(string stem, string commonName, string[] names, string keySpec = "rsa:2048", int days = 90)
+    {
+        Run("req", "-newkey", keySpec, "-nodes", "-keyout", Path(stem + ".key"), "-out", Path(stem + ".csr"), "-subj", $"/C=US/O=Example/CN={commonName}");
+        SignRequest(Path(stem + ".csr"), Path(stem + ".crt"), names, days);
+        return stem;
+    }
+
+    /// <summary>Signs a CSR (PEM) with the intermediate CA as a TLS server certificate with the given SANs.</summary>
+    public void SignRequest(string csrPath, string certificatePath, string[] names, int days = 90)
+    {
+        var extension = certificatePath + ".ext";
+        File.WriteAllText(extension, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName="
+            + string.Join(',', names.Select(n => System.Net.IPAddress.TryParse(n, out _) ? "IP:" + n : "DNS:" + n)) + "\n");
+        Run("x509", "-req", "-in", csrPath, "-CA", Path("intermediate.crt"), "-CAkey", Path("intermediate.key"), "-CAcreateserial",
+            "-out", certificatePath, "-days", days.ToString(), "-extfile", extension);
+    }
+
+    public static string Run(params string[] args) => RunIn(null, null, args);
+
+    public static string RunIn(string? input, string? workingDirectory, params string[] args)
+    {
+        var info = new ProcessStartInfo("openssl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("openssl is missing: apt-get install openssl (./build.sh test installs it).");
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+        }
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(60_000)) { process.Kill(); throw new TimeoutException("openssl " + string.Join(' ', args)); }
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result}");
+        return stdout.Result + stderr.Result;
+    }
+
+    public void Dispose()
+    {
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}
