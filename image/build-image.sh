@@ -229,7 +229,9 @@ make_disk() {
     # No journal on the read-only root; the data partition keeps one (crash safety).
     rm -f "$WORK/root.img" "$WORK/data.img"
     mkfs.ext4 -q -F -L root -O ^has_journal -m 0 -E root_owner=0:0 -d "$root" "$WORK/root.img" "${root_mib}M"
-    mkfs.ext4 -q -F -L data -m 1 -d "$data" "$WORK/data.img" "${DATA_MIB}M"
+    # mkfs -d leaves the root inode to root: root_owner gives it to the service account, or
+    # StateDirectory= would chown the whole partition (the journal too) at first start.
+    mkfs.ext4 -q -F -L data -m 1 -E root_owner="$(stat -c %u:%g "$data")" -d "$data" "$WORK/data.img" "${DATA_MIB}M"
 
     rm -f "$img"; truncate -s "${total_mib}M" "$img"
     sfdisk -q "$img" <<EOF
@@ -246,10 +248,14 @@ EOF
 
 # --- version and manifest -------------------------------------------------------------------
 
-# Nerdbank.GitVersioning's scheme without the tool: version.json's major.minor, then the
-# git height (commits since version.json last changed, counting that one), then the commit.
+# One version for binary, image and UI: the binary's own (Nerdbank.GitVersioning stamps it
+# at publish). A binary that does not say one (a stand-in) falls back to NB.GV's scheme
+# without the tool: version.json's major.minor, the git height, the commit.
 image_version() {
     local base height commit
+    if base=$("$BINARY" --version 2>/dev/null | head -1) && [[ $base =~ ^[0-9]+\.[0-9]+[0-9A-Za-z.+-]*$ ]]; then
+        echo "$base"; return
+    fi
     base=$(sed -n 's/^\s*"version"\s*:\s*"\([^"]*\)".*/\1/p' "$REPO/version.json" | head -1)
     if commit=$(git -C "$REPO" rev-parse --short=10 HEAD 2>/dev/null); then
         local since; since=$(git -C "$REPO" log -1 --format=%H -- version.json)
