@@ -15,7 +15,8 @@
 #   IMAGE                     raw disk image (default: out/image/b-series-x64.img)
 #   APPLIANCE_ADMIN_PASSWORD  passed in as the systemd credential appliance.admin-password
 #   READY                     http (default): wait until GET /appliance/api/v1/status answers
-#                             any HTTP status; boot: wait for multi-user.target in the serial log;
+#                             any HTTP status; boot: wait for multi-user.target or the login
+#                             prompt in the serial log;
 #                             none: do not wait
 #   READY_TIMEOUT             seconds (default 240)
 #   HOST_HTTPS_PORT, HOST_HTTP_PORT  loopback ports forwarded to 443 and 80 (8443, 8080)
@@ -138,8 +139,10 @@ wait_ready() {
                     return
                 fi ;;
             boot)
-                if grep -q 'Reached target.*Multi-User System' "$BOX/serial.log"; then
-                    log "booted: multi-user.target reached $((SECONDS - started)) s after power-on"
+                # systemd's status lines stop once the serial getty owns the console, so the
+                # login prompt counts too.
+                if grep -aq 'Reached target.*Multi-User System\|^appliance login:' "$BOX/serial.log"; then
+                    log "booted: multi-user.target or the serial login prompt reached $((SECONDS - started)) s after power-on"
                     return
                 fi ;;
             none) return ;;
