@@ -104,9 +104,18 @@ MSG
   exec "$OUT/appliance" serve --state-dir "$state" --https-port "$https" --http-port "$http" --key-protection software
 }
 
+cmd_bench() {
+  need_packages "${BUILD_PACKAGES[@]}" nginx-light libssl-dev wrk bc python3-cryptography util-linux
+  cmd_publish
+  # nginx-light's own service is not wanted: the bench starts its own instances on loopback ports.
+  systemctl disable --now nginx >/dev/null 2>&1 || pkill -x nginx 2>/dev/null || true
+  bench/run.sh
+}
+
 case "${1:-}" in
   publish) cmd_publish ;;
   test) cmd_test ;;
   run) cmd_run ;;
-  *) echo "usage: ./build.sh run | test | publish" >&2; exit 2 ;;
+  bench) cmd_bench ;;
+  *) echo "usage: ./build.sh run | test | publish | bench" >&2; exit 2 ;;
 esac

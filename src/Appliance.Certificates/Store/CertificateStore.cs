@@ -66,6 +66,8 @@ public sealed class CertificateStore
     private readonly IKeyVault _vault;
     private readonly TimeProvider _time;
     private readonly Lock _writeLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (X509Certificate2 Certificate, CertificateFacts Facts)> _parsed = new(StringComparer.Ordinal);
+    private readonly ChainIndex _chains = new();
 
     public CertificateStore(StateDatabase database, IKeyVault vault, TimeProvider time)
     {
@@ -655,6 +657,16 @@ public sealed class CertificateStore
 
     private sealed record View(IReadOnlyList<StoredCertificate> Certificates, IReadOnlyList<StoredKey> Keys);
 
+    /// <summary>A certificate parsed once per process: rows are immutable, keyed by their SHA-256.</summary>
+    private (X509Certificate2 Certificate, CertificateFacts Facts) Parsed(string sha256, SqliteConnection connection, SqliteTransaction? transaction, string id) =>
+        _parsed.GetOrAdd(sha256, _ =>
+        {
+            using var command = Command(connection, transaction, "SELECT der FROM certificates WHERE id = $id");
+            command.Parameters.AddWithValue("$id", id);
+            var certificate = X509CertificateLoader.LoadCertificate((byte[])command.ExecuteScalar()!);
+            return (certificate, CertificateFacts.Read(certificate));
+        });
+
     private View LoadView(SqliteConnection connection, SqliteTransaction? transaction)
     {
         var keys = new List<(string Id, string Hash, KeyAlgorithm Algorithm, int Size)>();
@@ -664,37 +676,37 @@ public sealed class CertificateStore
                 keys.Add((reader.GetString(0), reader.GetString(1), ParseAlgorithm(reader.GetString(2)), reader.GetInt32(3)));
 
         var rows = new List<(string Id, X509Certificate2 Certificate, CertificateFacts Facts, string Name, string Source, bool Factory)>();
-        using (var command = Command(connection, transaction, "SELECT id, der, friendly_name, source, is_factory FROM certificates ORDER BY created_at, id"))
+        using (var command = Command(connection, transaction, "SELECT id, sha256, friendly_name, source, is_factory FROM certificates ORDER BY created_at, id"))
         using (var reader = command.ExecuteReader())
             while (reader.Read())
             {
-                var certificate = X509CertificateLoader.LoadCertificate((byte[])reader["der"]);
-                rows.Add((reader.GetString(0), certificate, CertificateFacts.Read(certificate), reader.GetString(2), reader.GetString(3), reader.GetInt64(4) != 0));
+                var (certificate, facts) = Parsed(reader.GetString(1), connection, transaction, reader.GetString(0));
+                rows.Add((reader.GetString(0), certificate, facts, reader.GetString(2), reader.GetString(3), reader.GetInt64(4) != 0));
             }
 
         var defaultId = GetSetting(connection, transaction, DefaultSetting);
-        var bindings = new List<(string Address, string CertificateId)>();
+        var bindings = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         using (var command = Command(connection, transaction, "SELECT address, certificate_id FROM address_assignments WHERE certificate_id IS NOT NULL ORDER BY address"))
         using (var reader = command.ExecuteReader())
-            while (reader.Read()) bindings.Add((reader.GetString(0), reader.GetString(1)));
+            while (reader.Read())
+            {
+                if (!bindings.TryGetValue(reader.GetString(1), out var list)) bindings[reader.GetString(1)] = list = [];
+                list.Add(reader.GetString(0));
+            }
 
-        var pool = rows.Select(r => r.Certificate).ToList();
-        var byThumbprint = rows.ToDictionary(r => r.Certificate.Thumbprint, r => r.Id);
-        var certificates = rows.Select(r =>
-        {
-            var (chain, complete) = CertificateChainBuilder.Build(r.Certificate, pool);
-            var key = keys.FirstOrDefault(k => k.Hash == r.Facts.PublicKeySha256);
-            return new StoredCertificate(
-                r.Id, r.Name, r.Facts, r.Certificate, key.Id,
-                r.Id == defaultId, r.Factory,
-                chain.Select(c => byThumbprint.TryGetValue(c.Thumbprint, out var id) ? id : CertificateId(CertificateFacts.Read(c))).ToList(),
-                complete,
-                bindings.Where(b => b.CertificateId == r.Id).Select(b => b.Address).ToList(),
-                r.Source);
-        }).ToList();
+        var keyByHash = keys.ToDictionary(k => k.Hash, StringComparer.Ordinal);
+        var chains = _chains.Build(rows.Select(r => (r.Certificate, r.Facts)).ToList());
+        var certificates = rows.Select((r, i) => new StoredCertificate(
+            r.Id, r.Name, r.Facts, r.Certificate, keyByHash.TryGetValue(r.Facts.PublicKeySha256, out var key) ? key.Id : null,
+            r.Id == defaultId, r.Factory,
+            chains[i].Chain.Select(c => rows[c].Id).ToList(),
+            chains[i].Complete,
+            bindings.TryGetValue(r.Id, out var addresses) ? addresses : [],
+            r.Source)).ToList();
 
-        var storedKeys = keys.Select(k => new StoredKey(k.Id, k.Algorithm, k.Size,
-            rows.Where(r => r.Facts.PublicKeySha256 == k.Hash).OrderByDescending(r => r.Facts.NotAfter).Select(r => r.Id).FirstOrDefault())).ToList();
+        var newestByKey = rows.GroupBy(r => r.Facts.PublicKeySha256)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(r => r.Facts.NotAfter).First().Id, StringComparer.Ordinal);
+        var storedKeys = keys.Select(k => new StoredKey(k.Id, k.Algorithm, k.Size, newestByKey.GetValueOrDefault(k.Hash))).ToList();
         return new View(certificates, storedKeys);
     }
 
