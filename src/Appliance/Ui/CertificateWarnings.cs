@@ -17,7 +17,6 @@ public static class CertificateWarnings
         if (certificate.IsFactory) warnings.Add(new("info", "Factory certificate"));
         else if (facts.IsSelfSigned) warnings.Add(new("info", facts.IsCertificateAuthority ? "Self-signed (root CA)" : "Self-signed"));
         else if (facts.IsCertificateAuthority) warnings.Add(new("info", "Certificate authority"));
-        if (!certificate.HasPrivateKey && !facts.IsCertificateAuthority) warnings.Add(new("info", "No private key"));
         return warnings;
     }
 }
