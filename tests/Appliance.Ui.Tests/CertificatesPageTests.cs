@@ -25,6 +25,16 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
     }
 
+    /// <summary>The New Certificate form with a friendly name and common name only, then one of its two create buttons.</summary>
+    private static async Task CreateAsync(IPage page, string name, string button, string? subjectAlternativeName = null)
+    {
+        await page.GotoAsync("/appliance/security/certificates/new");
+        await page.GetByLabel("Certificate Friendly Name").FillAsync(name);
+        await page.GetByLabel("Name (Common Name)").FillAsync(name + ".test.example");
+        if (subjectAlternativeName is not null) await page.GetByLabel("New subject alternative name").FillAsync(subjectAlternativeName);
+        await page.GetByRole(AriaRole.Button, new() { Name = button }).ClickAsync();
+    }
+
     private static async Task ApplyAsync(IPage page, string action, params string[] friendlyNames)
     {
         await page.GotoAsync("/appliance/security/certificates");
@@ -132,11 +142,7 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
     {
         var name = Unique("selfsigned");
         var page = await browser.LoggedInPageAsync();
-        await page.GotoAsync("/appliance/security/certificates/new");
-        await page.GetByLabel("Certificate Friendly Name").FillAsync(name);
-        await page.GetByLabel("Name (Common Name)").FillAsync(name + ".test.example");
-        await page.GetByLabel("New subject alternative name").FillAsync(name + ".test.example");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Create Self-Signed Certificate" }).ClickAsync();
+        await CreateAsync(page, name, "Create Self-Signed Certificate", name + ".test.example");
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync($"The self-signed certificate '{name}' is created.");
         var row = Row(page, name);
         await Expect(row).ToContainTextAsync("Self-signed");
@@ -239,10 +245,7 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
     {
         var name = Unique("req-delete");
         var page = await browser.LoggedInPageAsync();
-        await page.GotoAsync("/appliance/security/certificates/new");
-        await page.GetByLabel("Certificate Friendly Name").FillAsync(name);
-        await page.GetByLabel("Name (Common Name)").FillAsync(name + ".test.example");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Create Certificate Request" }).ClickAsync();
+        await CreateAsync(page, name, "Create Certificate Request");
         await Expect(page.GetByLabel("Request Data")).ToBeVisibleAsync();
 
         await page.GotoAsync("/appliance/security/certificates");

@@ -168,25 +168,8 @@ internal static class CertificatePages
         ui.MapPost("/security/certificates/delete", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            var deleted = new List<string>();
-            var refused = new List<string>();
-            foreach (var id in form["id"].Distinct())
-            {
-                try
-                {
-                    var name = store.GetCertificate(id ?? "").FriendlyName;
-                    store.Delete(id ?? "");
-                    deleted.Add(name);
-                }
-                catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
-                {
-                    refused.Add(refusal.Detail);
-                }
-            }
-            if (refused.Count > 0)
-                return frame.Redirect(context, Certificates, new Notice("error",
-                    deleted.Count == 0 ? "Nothing was deleted." : $"Deleted {string.Join(", ", deleted.Select(n => $"'{n}'"))}; the others were not deleted.", refused));
-            return frame.Redirect(context, Certificates, Notice.Ok($"Deleted {string.Join(", ", deleted.Select(n => $"'{n}'"))}."));
+            var (deleted, refused) = DeleteEach(form["id"], id => store.GetCertificate(id).FriendlyName, store.Delete);
+            return frame.Redirect(context, Certificates, DeleteNotice(deleted, refused, "Deleted"));
         });
 
         ui.MapGet("/security/requests/{id}", IResult (string id, HttpContext context, PageFrame frame, CertificateStore store) =>
@@ -219,25 +202,37 @@ internal static class CertificatePages
         ui.MapPost("/security/requests/delete", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store) =>
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            var deleted = new List<string>();
-            var refused = new List<string>();
-            foreach (var id in form["id"].Distinct())
-            {
-                try
-                {
-                    var name = store.GetRequest(id ?? "").FriendlyName;
-                    store.DeleteRequest(id ?? "");
-                    deleted.Add(name);
-                }
-                catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
-                {
-                    refused.Add(refusal.Detail);
-                }
-            }
-            return refused.Count > 0
-                ? frame.Redirect(context, Certificates, new Notice("error", deleted.Count == 0 ? "Nothing was deleted." : $"Deleted {string.Join(", ", deleted.Select(n => $"'{n}'"))}; the others were not deleted.", refused))
-                : frame.Redirect(context, Certificates, Notice.Ok($"Deleted the certificate request{(deleted.Count == 1 ? "" : "s")} {string.Join(", ", deleted.Select(n => $"'{n}'"))}."));
+            var (deleted, refused) = DeleteEach(form["id"], id => store.GetRequest(id).FriendlyName, store.DeleteRequest);
+            return frame.Redirect(context, Certificates, DeleteNotice(deleted, refused, deleted.Count == 1 ? "Deleted the certificate request" : "Deleted the certificate requests"));
         });
+    }
+
+    /// <summary>Deletes each one on its own (each a store transaction); returns the names deleted and the refusals in words.</summary>
+    private static (List<string> Deleted, List<string> Refused) DeleteEach(StringValues ids, Func<string, string> nameOf, Action<string> delete)
+    {
+        var deleted = new List<string>();
+        var refused = new List<string>();
+        foreach (var id in ids.Distinct())
+        {
+            try
+            {
+                var name = nameOf(id ?? "");
+                delete(id ?? "");
+                deleted.Add(name);
+            }
+            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            {
+                refused.Add(refusal.Detail);
+            }
+        }
+        return (deleted, refused);
+    }
+
+    private static Notice DeleteNotice(List<string> deleted, List<string> refused, string verb)
+    {
+        var names = string.Join(", ", deleted.Select(n => $"'{n}'"));
+        return refused.Count == 0 ? Notice.Ok($"{verb} {names}.")
+            : new Notice("error", deleted.Count == 0 ? "Nothing was deleted." : $"Deleted {names}; the others were not deleted.", refused);
     }
 
     private static CertificatesPage ListModel(HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time, Notice? notice)
