@@ -27,13 +27,7 @@ internal static class ApiEndpoints
             if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
                 return Problem(400, "Enter both the username and the password.");
             var (account, secret) = accounts.Login(body.Username, body.Password);
-            context.Response.Cookies.Append(SessionCookie, secret, new CookieOptions
-            {
-                HttpOnly = true,
-                Secure = context.Request.IsHttps,
-                SameSite = SameSiteMode.Strict,
-                Path = "/appliance",
-            });
+            context.Response.Cookies.Append(SessionCookie, secret, SessionCookieOptions(context));
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
         });
@@ -41,7 +35,7 @@ internal static class ApiEndpoints
         api.MapDelete("/session", (HttpContext context, AccountStore accounts) =>
         {
             if (context.Request.Cookies.TryGetValue(SessionCookie, out var secret)) accounts.Logout(secret);
-            context.Response.Cookies.Delete(SessionCookie, new CookieOptions { Path = "/appliance" });
+            context.Response.Cookies.Delete(SessionCookie, SessionCookieOptions(context));
             return Results.NoContent();
         });
 
@@ -137,6 +131,15 @@ internal static class ApiEndpoints
 
         api.MapFallback((HttpContext context) => Problem(404, $"There is no API route {context.Request.Method} {context.Request.Path}."));
     }
+
+    /// <summary>The session cookie, for the API and the login page alike.</summary>
+    public static CookieOptions SessionCookieOptions(HttpContext context) => new()
+    {
+        HttpOnly = true,
+        Secure = context.Request.IsHttps,
+        SameSite = SameSiteMode.Strict,
+        Path = "/appliance",
+    };
 
     public static IResult Problem(int status, string detail) =>
         Results.Json(new ProblemDto("about:blank", Title(status), status, detail), ApiJson.Default.ProblemDto,

@@ -1,9 +1,11 @@
 using Appliance.Accounts;
+using Appliance.Ui;
 
 namespace Appliance.Api;
 
 /// <summary>
-/// Every /appliance route needs an authenticated admin (session cookie or bearer API token), except logging in.
+/// Every /appliance route needs an authenticated admin (session cookie or bearer API token), except logging in
+/// (API and login page) and the stylesheet. Without one the API answers 401 and the pages redirect to the login page.
 /// An account still holding its one-time password may only change it (and log out).
 /// </summary>
 internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStore accounts)
@@ -11,6 +13,9 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
     private const string AccountKey = "appliance.account";
 
     public static Account AccountOf(HttpContext context) => (Account)context.Items[AccountKey]!;
+
+    /// <summary>The authenticated account, or null on anonymous routes (the login page).</summary>
+    public static Account? TryAccountOf(HttpContext context) => context.Items.TryGetValue(AccountKey, out var account) ? account as Account : null;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -21,10 +26,29 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             return;
         }
         var account = Authenticate(context);
+        var isPage = !path.StartsWithSegments(ApiEndpoints.Prefix);
+        if (isPage && IsLoginPage(context))
+        {
+            // The login page is anonymous; it only needs to know whether someone is already logged in.
+            if (account is not null) context.Items[AccountKey] = account;
+            await next(context);
+            return;
+        }
+        if (account is null && isPage)
+        {
+            var back = HttpMethods.IsGet(context.Request.Method) ? context.Request.Path + context.Request.QueryString : "";
+            context.Response.Redirect(UiEndpoints.Login + (back.Length > 0 ? "?returnUrl=" + Uri.EscapeDataString(back) : ""));
+            return;
+        }
         if (account is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await ApiEndpoints.Problem(401, "Log in first: POST /appliance/api/v1/session with the username and password, or send 'Authorization: Bearer <API token>'.").ExecuteAsync(context);
+            return;
+        }
+        if (account.MustChangePassword && isPage && !IsPasswordChange(context))
+        {
+            context.Response.Redirect(UiEndpoints.Password);
             return;
         }
         if (account.MustChangePassword && !IsPasswordChange(context))
@@ -45,9 +69,14 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
     }
 
     private static bool IsAnonymous(HttpContext context) =>
-        HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(ApiEndpoints.Prefix + "/session", StringComparison.Ordinal);
+        (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(ApiEndpoints.Prefix + "/session", StringComparison.Ordinal))
+        || (HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Equals(UiEndpoints.Stylesheet, StringComparison.Ordinal));
+
+    private static bool IsLoginPage(HttpContext context) => context.Request.Path.Equals(UiEndpoints.Login, StringComparison.Ordinal);
 
     private static bool IsPasswordChange(HttpContext context) =>
         context.Request.Path.Equals(ApiEndpoints.Prefix + "/password", StringComparison.Ordinal)
+        || context.Request.Path.Equals(UiEndpoints.Password, StringComparison.Ordinal)
+        || context.Request.Path.Equals(UiEndpoints.Logout, StringComparison.Ordinal)
         || (HttpMethods.IsDelete(context.Request.Method) && context.Request.Path.Equals(ApiEndpoints.Prefix + "/session", StringComparison.Ordinal));
 }

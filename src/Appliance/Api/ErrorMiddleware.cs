@@ -14,16 +14,20 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         {
             await next(context);
         }
-        catch (Exception e) when (!context.Response.HasStarted && Map(e) is { } mapped)
+        catch (Exception e) when (!context.Response.HasStarted && Describe(e) is { } mapped)
         {
             if (mapped.Status >= 500) LogFailure(logger, e, context.Request.Method, context.Request.Path);
             else LogRefusal(logger, context.Request.Method, context.Request.Path, mapped.Status, mapped.Detail);
             context.Response.Clear();
-            await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
+            if (context.Request.Path.StartsWithSegments(ApiEndpoints.Prefix) || !context.Request.Path.StartsWithSegments("/appliance"))
+                await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
+            else
+                await Ui.AntiforgeryCheck.WritePlainPage(context, mapped.Status, mapped.Detail);
         }
     }
 
-    private static (int Status, string Detail)? Map(Exception e) => e switch
+    /// <summary>The status and the admin-facing words for a refusal; null for a cancelled request.</summary>
+    internal static (int Status, string Detail)? Describe(Exception e) => e switch
     {
         ApiException a => (a.Status, a.Message),
         AccountException a => (a.Status, a.Message),

@@ -6,6 +6,10 @@ using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 using Appliance.Platform;
 using Appliance.Tls;
+using Appliance.Ui;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Appliance.Hosting;
@@ -28,6 +32,9 @@ internal static partial class ApplianceServer
         builder.Services.AddSystemd();
         builder.Services.AddHostedService<SystemdNotifier>();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The data-protection keys (anti-forgery, page notices) sit unencrypted in the 0700 state directory by design;
+        // they protect no secret at rest, so the "no XML encryptor" warning at each key creation is noise.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
 
         var time = TimeProvider.System;
         var database = new StateDatabase(Path.Combine(options.StateDirectory, "appliance.db"));
@@ -60,6 +67,19 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton<TlsCertificateSelector>();
         builder.Services.AddSingleton<Network.AddressAccess>();
         builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream));
+        builder.Services.AddSingleton<PageFrame>();
+        // Anti-forgery tokens of the /appliance forms; their data-protection keys live in the state directory.
+        builder.Services.AddDataProtection()
+            .SetApplicationName("appliance")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.StateDirectory, "data-protection-keys")));
+        builder.Services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = "appliance_antiforgery";
+            antiforgery.Cookie.Path = "/appliance";
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            antiforgery.SuppressXFrameOptionsHeader = true; // set below for every response
+        });
 
         var bind = options.Bind ?? IPAddress.IPv6Any;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -98,11 +118,27 @@ internal static partial class ApplianceServer
             context.Response.Headers.XContentTypeOptions = "nosniff";
             context.Response.Headers.XFrameOptions = "DENY";
             context.Response.Headers.CacheControl = "no-store";
+            // The pages use no script and no inline style; forms post only to this origin.
+            context.Response.Headers.ContentSecurityPolicy =
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+            context.Response.Headers["Referrer-Policy"] = "no-referrer";
             await next(context);
         });
         app.UseMiddleware<Network.SiteMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
+        app.Use((context, next) =>
+        {
+            // The import form may carry up to MaxImportBytes; raise the limit before anti-forgery validation reads the form.
+            if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(CertificatePages.Import, StringComparison.Ordinal)
+                && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = ApiEndpoints.MaxImportBytes;
+            return next(context);
+        });
+        app.UseRouting();
+        app.UseAntiforgery();
+        app.UseMiddleware<AntiforgeryCheck>();
         ApiEndpoints.Map(app);
+        UiEndpoints.Map(app);
 
         LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
         await app.RunAsync();

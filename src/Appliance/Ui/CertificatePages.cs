@@ -1,0 +1,276 @@
+using Appliance.Api;
+using Appliance.Certificates.Formats;
+using Appliance.Certificates.Store;
+using Appliance.Ui.Slices;
+using Microsoft.Extensions.Primitives;
+
+namespace Appliance.Ui;
+
+/// <summary>
+/// Security > Certificates in the seeds' words: Security :: Other Certificates (table, Default column, Export/Delete
+/// with Apply, Import, Create) and Security :: Certificate Requests (table, detail with the Request Data, delete).
+/// A refused operation re-renders its form with the store's message and changes nothing.
+/// </summary>
+internal static class CertificatePages
+{
+    public const string Certificates = UiEndpoints.Root + "/security/certificates";
+    public const string Requests = UiEndpoints.Root + "/security/requests";
+    public const string Import = Certificates + "/import";
+
+    private const string Section = "security";
+    private const string Page = "certificates";
+
+    public static void Map(RouteGroupBuilder ui)
+    {
+        ui.MapGet("/security", IResult () => Results.Redirect(Certificates));
+
+        ui.MapGet("/security/certificates", IResult (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+            CertificatesView.Create(ListModel(context, frame, store, time, null)));
+
+        // The table form: "Set Default" (the Default radio column) or Apply with Export/Delete for the checked rows.
+        ui.MapPost("/security/certificates", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var ids = form["id"];
+            if (form["op"] == "default")
+            {
+                var id = form["default"].ToString();
+                try
+                {
+                    store.SetDefault(id.Length == 0 || id == "none" ? null : id);
+                    var name = id.Length == 0 || id == "none" ? null : store.GetCertificate(id).FriendlyName;
+                    return frame.Redirect(context, Certificates, Notice.Ok(name is null
+                        ? "No default certificate is set: clients without SNI get the factory certificate."
+                        : $"'{name}' is now the default certificate, served to clients that send no SNI or a name no certificate matches."));
+                }
+                catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+                {
+                    return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
+                }
+            }
+            if (ids.Count == 0)
+                return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time,
+                    Notice.Error("Check the box beside at least one certificate, then choose Export or Delete and click Apply."))), 400);
+            return form["action"].ToString() switch
+            {
+                "export" => frame.Redirect(context, Certificates + "/export" + IdQuery(ids)),
+                "delete" => frame.Redirect(context, Certificates + "/delete" + IdQuery(ids)),
+                _ => UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time,
+                    Notice.Error("Choose Export or Delete from the dropdown, then click Apply."))), 400),
+            };
+        });
+
+        ui.MapGet("/security/certificates/import", IResult (HttpContext context, PageFrame frame) =>
+            ImportView.Create(new ImportPage(frame.Build(context, "Security :: Certificates :: Import", Section, Page))));
+
+        ui.MapPost("/security/certificates/import", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            try
+            {
+                var files = new List<ImportFile>();
+                foreach (var part in form.Files.Where(f => f.Length > 0))
+                {
+                    using var buffer = new MemoryStream();
+                    await part.CopyToAsync(buffer, context.RequestAborted);
+                    files.Add(new ImportFile(Path.GetFileName(part.FileName), buffer.ToArray()));
+                }
+                var password = form["password"].ToString();
+                var result = store.Import(files, password.Length == 0 ? null : password);
+                var what = new List<string>();
+                if (result.Certificates.Count > 0) what.Add($"{result.Certificates.Count} certificate{(result.Certificates.Count == 1 ? "" : "s")} ({string.Join(", ", result.Certificates.Select(c => c.FriendlyName))})");
+                if (result.Keys.Count > 0) what.Add($"{result.Keys.Count} private key{(result.Keys.Count == 1 ? "" : "s")}");
+                return frame.Redirect(context, Certificates, Notice.Ok($"Imported {string.Join(" and ", what)}.", result.Warnings));
+            }
+            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            {
+                return UiEndpoints.Render(ImportView.Create(new ImportPage(frame.Build(context, "Security :: Certificates :: Import", Section, Page, Notice.Error(refusal.Detail)))), refusal.Status);
+            }
+        });
+
+        ui.MapGet("/security/certificates/new", IResult (HttpContext context, PageFrame frame, CertificateStore store) =>
+            NewCertificateView.Create(NewModel(context, frame, store, new NewCertificateForm("", KeyFactory.KeyTypes[0], "", "", "", "", "", "", [], ""), null)));
+
+        // One form for the whole New Certificate section: "Add" (and Remove) re-render it with the SAN list changed,
+        // so it works without JavaScript; the two create buttons create the request or the self-signed certificate.
+        ui.MapPost("/security/certificates/new", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var names = form["san"].Select(s => s ?? "").Where(s => s.Trim().Length > 0).Select(s => s.Trim()).ToList();
+            var typed = form["sanNew"].ToString().Trim();
+            var action = form["action"].ToString();
+            string F(string name) => form[name].ToString().Trim();
+            if (action == "add" || action is "request" or "selfsigned")
+                foreach (var name in typed.Split([',', ' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
+                    if (!names.Contains(name, StringComparer.OrdinalIgnoreCase)) names.Add(name);
+            if (action.StartsWith("remove:", StringComparison.Ordinal) && int.TryParse(action["remove:".Length..], out var index) && index >= 0 && index < names.Count)
+                names.RemoveAt(index);
+            var model = new NewCertificateForm(F("friendlyName"), F("key"), F("country"), F("state"), F("locality"), F("organization"),
+                F("organizationalUnit"), F("commonName"), names, action is "add" or "request" or "selfsigned" ? "" : typed);
+            if (action is not ("request" or "selfsigned"))
+                return NewCertificateView.Create(NewModel(context, frame, store, model, null));
+            try
+            {
+                var subject = new SubjectName(Null(model.Country), Null(model.State), Null(model.Locality), Null(model.Organization),
+                    Null(model.OrganizationalUnit), Null(model.CommonName));
+                var (request, certificate) = store.Create(new CreateCertificateSpec(model.FriendlyName, model.Key, subject, names, action == "selfsigned"));
+                return certificate is not null
+                    ? frame.Redirect(context, Certificates, Notice.Ok($"The self-signed certificate '{certificate.FriendlyName}' is created."))
+                    : frame.Redirect(context, Requests + "/" + request!.Id, Notice.Ok($"The certificate request '{request.FriendlyName}' is created. Copy the Request Data below and submit it to your certificate authority; then import the certificate it sends back."));
+            }
+            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            {
+                return UiEndpoints.Render(NewCertificateView.Create(NewModel(context, frame, store, model, Notice.Error(refusal.Detail))), refusal.Status);
+            }
+        });
+
+        ui.MapGet("/security/certificates/export", IResult (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+        {
+            var selected = Selected(store, context.Request.Query["id"], time);
+            if (selected.Count == 0)
+                return frame.Redirect(context, Certificates, Notice.Error("The certificates to export are no longer stored; check the boxes again."));
+            return ExportView.Create(new ExportPage(frame.Build(context, "Security :: Certificates :: Export", Section, Page), selected,
+                context.Request.Query["mode"] == "individual"));
+        });
+
+        ui.MapPost("/security/certificates/export", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var ids = form["id"];
+            if (form["mode"] == "individual")
+                return frame.Redirect(context, Certificates + "/export" + IdQuery(ids) + "&mode=individual");
+            try
+            {
+                var spec = form["mode"] == "pkcs7"
+                    ? new ExportSpec(ids.Select(i => i ?? "").ToList(), true, false, false, null, ExportFormat.Pkcs7)
+                    : new ExportSpec(ids.Select(i => i ?? "").ToList(), Checked(form["certificate"]), Checked(form["privateKey"]), Checked(form["chain"]),
+                        Checked(form["privateKey"]) ? form["passphrase"].ToString() : null,
+                        form["format"] == "pkcs12" ? ExportFormat.Pkcs12 : ExportFormat.Pem);
+                var file = store.Export(spec);
+                return Results.File(file.Content, file.ContentType, file.FileName);
+            }
+            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            {
+                var selected = Selected(store, ids, time);
+                return UiEndpoints.Render(ExportView.Create(new ExportPage(frame.Build(context, "Security :: Certificates :: Export", Section, Page, Notice.Error(refusal.Detail)),
+                    selected, form["individual"] == "1")), refusal.Status);
+            }
+        });
+
+        ui.MapGet("/security/certificates/delete", IResult (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+        {
+            var selected = Selected(store, context.Request.Query["id"], time);
+            if (selected.Count == 0)
+                return frame.Redirect(context, Certificates, Notice.Error("The certificates to delete are no longer stored; check the boxes again."));
+            return DeleteView.Create(new DeletePage(frame.Build(context, "Security :: Certificates :: Delete", Section, Page), selected));
+        });
+
+        ui.MapPost("/security/certificates/delete", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var (deleted, refused) = DeleteEach(form["id"], id => store.GetCertificate(id).FriendlyName, store.Delete);
+            return frame.Redirect(context, Certificates, DeleteNotice(deleted, refused, "Deleted"));
+        });
+
+        ui.MapGet("/security/requests/{id}", IResult (string id, HttpContext context, PageFrame frame, CertificateStore store) =>
+        {
+            var request = store.ListRequests().FirstOrDefault(r => r.Id == id);
+            return request is null
+                ? frame.Redirect(context, Certificates, Notice.Error($"There is no certificate request with id '{id}'; it may have been deleted."))
+                : RequestView.Create(new RequestPage(frame.Build(context, "Security :: Certificate Requests :: " + request.FriendlyName, Section, Page), request));
+        });
+
+        ui.MapPost("/security/requests", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var ids = form["id"];
+            if (ids.Count == 0 || form["action"] != "delete")
+                return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time,
+                    Notice.Error("Check the box beside at least one certificate request, choose Delete and click Apply."))), 400);
+            return frame.Redirect(context, Requests + "/delete" + IdQuery(ids));
+        });
+
+        ui.MapGet("/security/requests/delete", IResult (HttpContext context, PageFrame frame, CertificateStore store) =>
+        {
+            var ids = context.Request.Query["id"];
+            var selected = store.ListRequests().Where(r => ids.Contains(r.Id)).ToList();
+            if (selected.Count == 0)
+                return frame.Redirect(context, Certificates, Notice.Error("The certificate requests to delete are no longer stored; check the boxes again."));
+            return DeleteRequestsView.Create(new DeleteRequestsPage(frame.Build(context, "Security :: Certificate Requests :: Delete", Section, Page), selected));
+        });
+
+        ui.MapPost("/security/requests/delete", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var (deleted, refused) = DeleteEach(form["id"], id => store.GetRequest(id).FriendlyName, store.DeleteRequest);
+            return frame.Redirect(context, Certificates, DeleteNotice(deleted, refused, deleted.Count == 1 ? "Deleted the certificate request" : "Deleted the certificate requests"));
+        });
+    }
+
+    /// <summary>Deletes each one on its own (each a store transaction); returns the names deleted and the refusals in words.</summary>
+    private static (List<string> Deleted, List<string> Refused) DeleteEach(StringValues ids, Func<string, string> nameOf, Action<string> delete)
+    {
+        var deleted = new List<string>();
+        var refused = new List<string>();
+        foreach (var id in ids.Distinct())
+        {
+            try
+            {
+                var name = nameOf(id ?? "");
+                delete(id ?? "");
+                deleted.Add(name);
+            }
+            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            {
+                refused.Add(refusal.Detail);
+            }
+        }
+        return (deleted, refused);
+    }
+
+    private static Notice DeleteNotice(List<string> deleted, List<string> refused, string verb)
+    {
+        var names = string.Join(", ", deleted.Select(n => $"'{n}'"));
+        return refused.Count == 0 ? Notice.Ok($"{verb} {names}.")
+            : new Notice("error", deleted.Count == 0 ? "Nothing was deleted." : $"Deleted {names}; the others were not deleted.", refused);
+    }
+
+    private static CertificatesPage ListModel(HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time, Notice? notice)
+    {
+        var now = time.GetUtcNow();
+        return new CertificatesPage(frame.Build(context, "Security :: Certificates", Section, Page, notice),
+            store.ListCertificates().Select(c => Row(c, now)).ToList(), store.ListRequests().Where(r => !r.IsIssued).ToList());
+    }
+
+    private static CertificateRow Row(StoredCertificate c, DateTimeOffset now) =>
+        new(c, CertificateStore.DefaultRefusal(c), CertificateWarnings.For(c, now));
+
+    private static List<CertificateRow> Selected(CertificateStore store, StringValues ids, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        return store.ListCertificates().Where(c => ids.Contains(c.Id)).Select(c => Row(c, now)).ToList();
+    }
+
+    private static NewCertificatePage NewModel(HttpContext context, PageFrame frame, CertificateStore store, NewCertificateForm form, Notice? notice)
+    {
+        var keys = KeyFactory.KeyTypes.Select(k => new KeyOption(k, KeyLabel(k)))
+            .Concat(store.ListCertificates().Where(c => c.HasPrivateKey && !c.IsFactory)
+                .Select(c => new KeyOption("existing:" + c.Id, $"Existing key of {c.FriendlyName}")))
+            .ToList();
+        return new NewCertificatePage(frame.Build(context, "Security :: Certificates :: New Certificate", Section, Page, notice), form, keys);
+    }
+
+    public static string KeyLabel(string keyType) => keyType switch
+    {
+        ['r', 's', 'a', '-', .. var bits] => $"New key: RSA {bits} bits",
+        "ecdsa-p256" => "New key: ECDSA P-256",
+        "ecdsa-p384" => "New key: ECDSA P-384",
+        _ => "New key: " + keyType,
+    };
+
+    private static string IdQuery(StringValues ids) => "?" + string.Join('&', ids.Select(i => "id=" + Uri.EscapeDataString(i ?? "")));
+
+    private static bool Checked(StringValues value) => value.Count > 0 && value.ToString() is "on" or "true" or "1";
+
+    private static string? Null(string value) => value.Length == 0 ? null : value;
+}

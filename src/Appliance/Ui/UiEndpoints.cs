@@ -1,0 +1,168 @@
+using System.Reflection;
+using Appliance.Accounts;
+using Appliance.Api;
+using Appliance.Certificates.Store;
+using Appliance.Certificates.Vault;
+using Appliance.Hosting;
+using Appliance.Platform;
+using Appliance.Ui.Slices;
+using Microsoft.AspNetCore.Antiforgery;
+
+namespace Appliance.Ui;
+
+/// <summary>
+/// The /appliance web interface: server-rendered pages (RazorSlices), plain forms, post-redirect-get.
+/// Every page needs an admin session (AuthenticationMiddleware) except the login page and the stylesheet;
+/// every POST carries an anti-forgery token (checked by UseAntiforgery and <see cref="AntiforgeryCheck"/>).
+/// </summary>
+internal static class UiEndpoints
+{
+    public const string Root = "/appliance";
+    public const string Login = Root + "/login";
+    public const string Logout = Root + "/logout";
+    public const string Password = Root + "/password";
+    public const string Stylesheet = Root + "/static/appliance.css";
+    public const string Status = Root + "/status";
+    public const string Users = Root + "/users";
+
+    private static readonly Lazy<byte[]> Css = new(() =>
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Appliance.Ui.appliance.css")!;
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    });
+
+    public static void Map(WebApplication app)
+    {
+        var ui = app.MapGroup(Root).WithMetadata(new RequireAntiforgeryTokenAttribute());
+
+        ui.MapGet("/static/appliance.css", IResult (HttpContext context) =>
+        {
+            context.Response.Headers.CacheControl = "public, max-age=3600";
+            return Results.Bytes(Css.Value, "text/css; charset=utf-8");
+        });
+
+        ui.MapGet("/", IResult () => Results.Redirect(Status));
+
+        ui.MapGet("/login", IResult (HttpContext context, PageFrame frame, string? returnUrl) =>
+            AuthenticationMiddleware.TryAccountOf(context) is not null
+                ? Results.Redirect(Status)
+                : LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null), "", SafeReturnUrl(returnUrl))));
+
+        ui.MapPost("/login", async Task<IResult> (HttpContext context, PageFrame frame, AccountStore accounts) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var username = form["username"].ToString().Trim();
+            var password = form["password"].ToString();
+            var returnUrl = SafeReturnUrl(form["returnUrl"]);
+            try
+            {
+                if (username.Length == 0 || password.Length == 0)
+                    throw new AccountException(400, "Enter both the username and the password.");
+                var (account, secret) = accounts.Login(username, password);
+                context.Response.Cookies.Append(ApiEndpoints.SessionCookie, secret, ApiEndpoints.SessionCookieOptions(context));
+                return frame.Redirect(context, account.MustChangePassword ? Password : returnUrl);
+            }
+            catch (AccountException e)
+            {
+                return Render(LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null, Notice.Error(e.Message)), username, returnUrl)), e.Status);
+            }
+        });
+
+        ui.MapPost("/logout", IResult (HttpContext context, PageFrame frame, AccountStore accounts) =>
+        {
+            if (context.Request.Cookies.TryGetValue(ApiEndpoints.SessionCookie, out var secret)) accounts.Logout(secret);
+            context.Response.Cookies.Delete(ApiEndpoints.SessionCookie, ApiEndpoints.SessionCookieOptions(context));
+            return frame.Redirect(context, Login, Notice.Ok("You are signed out."));
+        });
+
+        ui.MapGet("/password", IResult (HttpContext context, PageFrame frame) =>
+        {
+            var forced = AuthenticationMiddleware.AccountOf(context).MustChangePassword;
+            return PasswordView.Create(new PasswordPage(frame.Build(context, "Change password", "users", "account"), forced));
+        });
+
+        ui.MapPost("/password", async Task<IResult> (HttpContext context, PageFrame frame, AccountStore accounts) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            var account = AuthenticationMiddleware.AccountOf(context);
+            try
+            {
+                var newPassword = form["newPassword"].ToString();
+                if (newPassword != form["confirmPassword"].ToString())
+                    throw new AccountException(400, "The new password and its confirmation differ; type the same new password twice.");
+                accounts.ChangePassword(account, form["currentPassword"].ToString(), newPassword);
+                return frame.Redirect(context, account.MustChangePassword ? Status : Users, Notice.Ok("Your password is changed."));
+            }
+            catch (AccountException e)
+            {
+                return Render(PasswordView.Create(new PasswordPage(frame.Build(context, "Change password", "users", "account", Notice.Error(e.Message)), account.MustChangePassword)), e.Status);
+            }
+        });
+
+        ui.MapGet("/users", IResult (HttpContext context, PageFrame frame, AccountStore accounts) =>
+            UsersView.Create(UsersModel(context, frame, accounts, null, null, null)));
+
+        ui.MapPost("/users/tokens", async Task<IResult> (HttpContext context, PageFrame frame, AccountStore accounts) =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            try
+            {
+                var (token, secret) = accounts.CreateToken(AuthenticationMiddleware.AccountOf(context), form["name"].ToString());
+                // The secret is shown once, in this response only (never in a redirect URL or a cookie).
+                return UsersView.Create(UsersModel(context, frame, accounts, Notice.Ok($"The API token '{token.Name}' is created. Copy it now: it is not shown again."), token.Name, secret));
+            }
+            catch (AccountException e)
+            {
+                return Render(UsersView.Create(UsersModel(context, frame, accounts, Notice.Error(e.Message), null, null)), e.Status);
+            }
+        });
+
+        ui.MapPost("/users/tokens/{id}/revoke", IResult (string id, HttpContext context, PageFrame frame, AccountStore accounts) =>
+        {
+            var name = accounts.ListTokens().FirstOrDefault(t => t.Id == id)?.Name;
+            return accounts.RevokeToken(id)
+                ? frame.Redirect(context, Users, Notice.Ok($"The API token '{name}' is revoked; scripts using it are refused from now on."))
+                : frame.Redirect(context, Users, Notice.Error($"There is no API token with id '{id}'; it may have been revoked already."));
+        });
+
+        ui.MapGet("/status", IResult (HttpContext context, PageFrame frame, SystemFacts facts, IKeyVault vault, CertificateStore store, TimeProvider time) =>
+            StatusView.Create(StatusPages.Build(frame.Build(context, "Status :: Basics", "status", "basics"), facts, vault, store, time.GetUtcNow())));
+
+        ui.MapGet("/networking", IResult (HttpContext context, PageFrame frame, SystemFacts facts, CertificateStore store) =>
+            NetworkingView.Create(new NetworkingPage(frame.Build(context, "Networking :: IP Configuration", "networking", "ip"), StatusPages.Addresses(facts, store))));
+
+        ui.MapGet("/email", IResult (HttpContext context, PageFrame frame) =>
+            NotAvailableView.Create(new NotAvailablePage(frame.Build(context, "Email", "email", null), "Email",
+                "Email settings (SMTP server, sender, alert recipients) and \"send a test email\" are not available yet in this firmware version. No email is sent by this appliance, so expiry and renewal alerts are not mailed; watch Status > Basics for certificate expiries.",
+                [])));
+
+        ui.MapGet("/audit", IResult (HttpContext context, PageFrame frame) =>
+            NotAvailableView.Create(new NotAvailablePage(frame.Build(context, "Audit log", "audit", null), "Audit log",
+                "The audit log (who changed what, when and from which address) is not available yet in this firmware version: changes are not recorded yet.",
+                [])));
+
+        CertificatePages.Map(ui);
+
+        ui.MapFallback(IResult (HttpContext context, PageFrame frame) =>
+            Render(MessageView.Create(new MessagePage(frame.Build(context, "Not found", "", null), "Page not found",
+                $"There is no page {context.Request.Path} on this appliance.", Status, "Go to Status > Basics")), 404));
+    }
+
+    private static UsersPage UsersModel(HttpContext context, PageFrame frame, AccountStore accounts, Notice? notice, string? name, string? secret) =>
+        new(frame.Build(context, "Users", "users", "account", notice), AuthenticationMiddleware.AccountOf(context).Username,
+            accounts.ListTokens().Select(t => new TokenRow(t.Id, t.Name, t.CreatedAt, t.LastUsedAt)).ToList(), name, secret);
+
+    /// <summary>A local /appliance path to return to after login; anything else goes to Status.</summary>
+    public static string SafeReturnUrl(string? url) =>
+        url is not null && url.StartsWith(Root + "/", StringComparison.Ordinal) && !url.StartsWith(Login, StringComparison.Ordinal)
+        && !url.Contains("//", StringComparison.Ordinal) && !url.Contains('\\') ? url : Status;
+
+    /// <summary>A page rendered with a status code (a refused form keeps its input and shows why).</summary>
+    public static IResult Render(RazorSlices.RazorSlice page, int status)
+    {
+        page.StatusCode = status;
+        return page;
+    }
+}

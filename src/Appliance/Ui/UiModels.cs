@@ -1,0 +1,71 @@
+using Appliance.Certificates.Store;
+using Microsoft.AspNetCore.Html;
+
+namespace Appliance.Ui;
+
+// Page models of the /appliance slices. Public because the generated slice proxies are public.
+
+/// <summary>A message shown once at the top of the next page (post-redirect-get), or with a re-rendered form.</summary>
+public sealed record Notice(string Kind, string Text, IReadOnlyList<string> Details)
+{
+    public static Notice Ok(string text, IReadOnlyList<string>? details = null) => new("ok", text, details ?? []);
+    public static Notice Error(string text) => new("error", text, []);
+}
+
+/// <summary>What the layout needs: title, menu position, the signed-in admin, and the anti-forgery field for its forms.</summary>
+public sealed record LayoutModel(
+    string Title, string Section, string? Page, string? User, string HostName, bool KeysNotTpmProtected,
+    string Version, IHtmlContent TokenField, Notice? Notice);
+
+public sealed record MessagePage(LayoutModel Layout, string Heading, string Text, string? LinkHref, string? LinkText);
+
+public sealed record LoginPage(LayoutModel Layout, string Username, string ReturnUrl);
+
+public sealed record PasswordPage(LayoutModel Layout, bool Forced);
+
+public sealed record TokenRow(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
+
+public sealed record UsersPage(LayoutModel Layout, string Username, IReadOnlyList<TokenRow> Tokens, string? NewTokenName, string? NewTokenSecret);
+
+public sealed record NotAvailablePage(LayoutModel Layout, string Heading, string Text, IReadOnlyList<string> Existing);
+
+public sealed record AddressRow(string Interface, string Address, int PrefixLength, string Family, string Certificate, string CertificateRule);
+
+public sealed record InterfaceRow(string Name, string? MacAddress, bool IsUp, IReadOnlyList<AddressRow> Addresses);
+
+public sealed record ExpiryRow(string FriendlyName, string? CommonName, DateTimeOffset NotAfter, int DaysLeft, string Kind);
+
+public sealed record StatusPage(
+    LayoutModel Layout, string HostName, string Model, string SerialNumber, string Version, string Uptime,
+    bool TpmProtected, string KeyProtectionDetail, bool VaultOpen, IReadOnlyList<InterfaceRow> Interfaces,
+    int CertificateCount, string? DefaultCertificate, IReadOnlyList<ExpiryRow> Expiries, ExpiryTimeline Timeline);
+
+public sealed record NetworkingPage(LayoutModel Layout, IReadOnlyList<AddressRow> Addresses);
+
+public sealed record CertificateWarning(string Kind, string Text);
+
+public sealed record CertificateRow(StoredCertificate Certificate, string? DefaultRefusal, IReadOnlyList<CertificateWarning> Warnings)
+{
+    public string KeyText => Certificate.Facts.KeyAlgorithm is { } a ? $"{(a == Certificates.Formats.KeyAlgorithm.Rsa ? "RSA" : "ECDSA")} {Certificate.Facts.KeySize}" : "unknown";
+}
+
+public sealed record CertificatesPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Certificates, IReadOnlyList<StoredRequest> Requests);
+
+public sealed record ImportPage(LayoutModel Layout);
+
+public sealed record KeyOption(string Value, string Label);
+
+public sealed record NewCertificateForm(
+    string FriendlyName, string Key, string Country, string State, string Locality, string Organization,
+    string OrganizationalUnit, string CommonName, IReadOnlyList<string> SubjectAlternativeNames, string NewName);
+
+public sealed record NewCertificatePage(LayoutModel Layout, NewCertificateForm Form, IReadOnlyList<KeyOption> Keys);
+
+/// <summary>The export page: one certificate (what to include), or several (individually or one PKCS#7 file).</summary>
+public sealed record ExportPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Selected, bool Individually);
+
+public sealed record DeletePage(LayoutModel Layout, IReadOnlyList<CertificateRow> Selected);
+
+public sealed record RequestPage(LayoutModel Layout, StoredRequest Request);
+
+public sealed record DeleteRequestsPage(LayoutModel Layout, IReadOnlyList<StoredRequest> Selected);
