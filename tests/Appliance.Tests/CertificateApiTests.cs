@@ -321,6 +321,21 @@ public sealed class CertificateApiTests(ApplianceFixture fixture, OpenSslFixture
     }
 
     [Fact]
+    public async Task ACertificateFromAReKeyedCaWithTheSameNameImportsWithAnIncompleteChain()
+    {
+        using var other = new OpenSslFixture(); // same CA names as the shared PKI, other keys
+        var host = Unique("rekeyed");
+        other.MakeLeaf("rekeyed", host, [host]);
+        using var client = await Appliance.LoginAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("certificates/import", Upload(null, FileOf("intermediate.crt")))).StatusCode);
+        var response = await client.PostAsync("certificates/import", Upload(null, ("rekeyed.crt", File.ReadAllBytes(other.Path("rekeyed.crt")))));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var certificate = Assert.Single((await Json.ReadAsync(response)).GetProperty("certificates").EnumerateArray());
+        Assert.False(certificate.GetProperty("chainComplete").GetBoolean());
+        Assert.Equal(1, certificate.GetProperty("chain").GetArrayLength());
+    }
+
+    [Fact]
     public async Task TheCertificateChosenBySniIsServedWithItsChainToOpenSsl()
     {
         var host = Unique("sni");

@@ -40,7 +40,7 @@ public sealed class OpenSslFixture : IDisposable
     public void SignRequest(string csrPath, string certificatePath, string[] names, int days = 90, string issuer = "intermediate")
     {
         var extension = certificatePath + ".ext";
-        File.WriteAllText(extension, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName="
+        File.WriteAllText(extension, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectAltName="
             + string.Join(',', names.Select(n => System.Net.IPAddress.TryParse(n, out _) ? "IP:" + n : "DNS:" + n)) + "\n");
         Run("x509", "-req", "-in", csrPath, "-CA", IssuerPath(issuer, ".crt"), "-CAkey", IssuerPath(issuer, ".key"), "-CAcreateserial",
             "-out", certificatePath, "-days", days.ToString(), "-extfile", extension);

@@ -22,7 +22,9 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Security :: Certificates :: Import" })).ToBeVisibleAsync();
         await page.Locator("#file").SetInputFilesAsync(files);
         if (password is not null) await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
+        // Wait for the answer to the upload: a caller that navigates at once would abort the POST.
+        await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync(),
+            response => response.Request.Method == "POST" && response.Url.Contains("/certificates/import", StringComparison.Ordinal));
     }
 
     /// <summary>The New Certificate form with a friendly name and common name only, then one of its two create buttons.</summary>

@@ -258,6 +258,12 @@ public sealed class CertificateStore
     private static void VerifySignature(X509Certificate2 certificate, CertificateFacts facts, string file, List<X509Certificate2> pool)
     {
         var issuers = pool.Where(c => c.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData)).ToList();
+        // CAs re-key under the same name: when the certificate names its issuer's key (authority key identifier,
+        // RFC 5280 4.2.1.1), only a stored certificate with that subject key identifier is its issuer.
+        var authorityKey = certificate.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().FirstOrDefault()?.KeyIdentifier;
+        if (authorityKey is { } keyId)
+            issuers = issuers.Where(c => c.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is not { } ski
+                || ski.SubjectKeyIdentifierBytes.Span.SequenceEqual(keyId.Span)).ToList();
         if (issuers.Count == 0) return; // Issuer not here (yet): reported as an incomplete chain, not refused.
         if (issuers.Any(issuer => CertificateChainBuilder.IsIssuedBy(certificate, issuer))) return;
         throw new CertificateImportException(ImportFailureReason.SignatureInvalid, file,
