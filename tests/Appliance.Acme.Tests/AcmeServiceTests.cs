@@ -89,6 +89,7 @@ public sealed class AcmeServiceTests(PebbleFixture peers) : IDisposable
         var certificates = _state.Store.ListCertificates();
         Assert.DoesNotContain(certificates, c => c.Id == first.CertificateId);
         Assert.True(certificates.Single(c => c.Id == second.CertificateId).IsDefault, "the default setting moved to the renewed certificate");
+        Assert.Equal(host, certificates.Single(c => c.Id == second.CertificateId).FriendlyName);
         Assert.Equal(2, service.GetCertificate(requested.Id).History.Attempts.Count(a => a.Succeeded));
     }
 

@@ -292,7 +292,10 @@ public sealed class CertificateStore
             using var connection = _database.Open();
             using var transaction = connection.BeginTransaction(deferred: false);
             var view = LoadView(connection, transaction);
-            var names = view.Certificates.ToList();
+            var old = replacesCertificateId is null || replacesCertificateId == leafId ? null : view.Certificates.FirstOrDefault(c => c.Id == replacesCertificateId);
+            var deleteOld = old is not null && old.Source == source && !old.IsFactory;
+            // The renewed certificate takes over the friendly name of the one it deletes.
+            var names = view.Certificates.Where(c => !(deleteOld && c.Id == old!.Id)).ToList();
             for (var i = 0; i < chain.Count; i++)
             {
                 var facts = i == 0 ? leafFacts : CertificateFacts.Read(chain[i]);
@@ -304,12 +307,11 @@ public sealed class CertificateStore
             }
             if (!view.Keys.Any(k => k.Id == KeyId(keyHash))) InsertKey(connection, transaction, keyHash, key);
 
-            var old = replacesCertificateId is null || replacesCertificateId == leafId ? null : view.Certificates.FirstOrDefault(c => c.Id == replacesCertificateId);
             if (old is not null)
             {
                 if (old.IsDefault) SetSetting(connection, transaction, DefaultSetting, leafId);
                 Exec(connection, transaction, "UPDATE address_assignments SET certificate_id = $n WHERE certificate_id = $o", ("$n", leafId), ("$o", old.Id));
-                if (old.Source == source && !old.IsFactory)
+                if (deleteOld)
                 {
                     Exec(connection, transaction, "UPDATE certificate_requests SET certificate_id = NULL WHERE certificate_id = $id", ("$id", old.Id));
                     Exec(connection, transaction, "DELETE FROM certificates WHERE id = $id", ("$id", old.Id));

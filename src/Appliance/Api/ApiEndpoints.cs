@@ -154,7 +154,7 @@ internal static class ApiEndpoints
         _ => "Error",
     };
 
-    private static async Task<T> ReadJson<T>(HttpContext context, JsonTypeInfo<T> type)
+    internal static async Task<T> ReadJson<T>(HttpContext context, JsonTypeInfo<T> type)
     {
         if (context.Request.ContentLength > MaxJsonBytes)
             throw new ApiException(413, $"The request body is {context.Request.ContentLength} bytes; at most {MaxJsonBytes} are accepted here.");

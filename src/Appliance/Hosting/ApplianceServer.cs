@@ -44,6 +44,7 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton(facts);
         builder.Services.AddSingleton<StatusService>();
         builder.Services.AddSingleton<TlsCertificateSelector>();
+        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile);
 
         var bind = options.Bind ?? IPAddress.IPv6Any;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -66,11 +67,7 @@ internal static partial class ApplianceServer
             // Port 80 answers ACME http-01 challenges (later) and otherwise redirects to HTTPS on the same host.
             if (!context.Request.IsHttps)
             {
-                if (context.Request.Path.StartsWithSegments("/.well-known/acme-challenge"))
-                {
-                    context.Response.StatusCode = 404;
-                    return;
-                }
+                if (await AcmeHosting.AnswerChallengeAsync(context)) return;
                 var host = context.Request.Host.Host;
                 var target = options.HttpsPort == 443 ? host : $"{(host.Contains(':') ? $"[{host}]" : host)}:{options.HttpsPort}";
                 context.Response.Redirect($"https://{target}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}", permanent: true);
@@ -84,6 +81,7 @@ internal static partial class ApplianceServer
         });
         app.UseMiddleware<AuthenticationMiddleware>();
         ApiEndpoints.Map(app);
+        AcmeEndpoints.Map(app);
 
         LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
         await app.RunAsync();

@@ -11,17 +11,21 @@ internal sealed record ServeOptions(
     string KeyProtection,
     string? Tpm)
 {
+    /// <summary>PEM CA certificates trusted (instead of the system roots) for ACME directories: a private CA, or pebble in tests.</summary>
+    public string? AcmeCaFile { get; init; }
+
     public const string Usage = """
         Usage:
           appliance serve --state-dir DIR [--bind ADDRESS] [--https-port 443] [--http-port 80]
                           [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection software]
+                          [--acme-ca-file PATH]   (or APPLIANCE_ACME_CA_FILE: CA certificates for a private ACME server)
           appliance --version
         """;
 
     /// <summary>Parses the arguments after "serve"; throws <see cref="ArgumentException"/> with the fix in the message.</summary>
     public static ServeOptions Parse(IReadOnlyList<string> args)
     {
-        string? stateDirectory = null, tpm = null, keyProtection = null;
+        string? stateDirectory = null, tpm = null, keyProtection = null, acmeCaFile = null;
         IPAddress? bind = null;
         int httpsPort = 443, httpPort = 80;
         for (var i = 0; i < args.Count; i++)
@@ -43,6 +47,7 @@ internal sealed record ServeOptions(
                 case "--http-port": httpPort = Port(args[i], Value()); break;
                 case "--tpm": tpm = Value(); break;
                 case "--key-protection": keyProtection = Value(); break;
+                case "--acme-ca-file": acmeCaFile = Value(); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
@@ -55,7 +60,10 @@ internal sealed record ServeOptions(
         if (keyProtection == "tpm")
             throw new ArgumentException("TPM key protection is not available in this build yet; start with --key-protection software.");
         if (httpsPort == httpPort) throw new ArgumentException($"--https-port and --http-port are both {httpsPort}; give them different ports.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm);
+        acmeCaFile ??= Environment.GetEnvironmentVariable(Acme.AcmeHttp.CaFileVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+        if (acmeCaFile is not null && !File.Exists(acmeCaFile))
+            throw new ArgumentException($"--acme-ca-file {acmeCaFile}: no such file; give a PEM file with the CA certificates of the ACME server.");
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm) { AcmeCaFile = acmeCaFile };
     }
 
     private static int Port(string option, string value) =>
