@@ -24,7 +24,8 @@ internal sealed record AutomatedCertificateDto(
     DateTimeOffset? RenewAfter, string? CertificateId, string? Reason, bool Running, IReadOnlyList<RenewalAttemptDto> History)
 {
     public static AutomatedCertificateDto From(AutomatedCertificate c, bool running) => new(
-        c.Id, c.ServerId, c.Hostname, c.KeyType, c.Profile, running ? "renewing" : c.Status.ToString().ToLowerInvariant(), c.LastError,
+        c.Id, c.ServerId, c.Hostname, c.KeyType, c.Profile,
+        running ? (c.CertificateId is null ? "pending" : "renewing") : c.Status.ToString().ToLowerInvariant(), c.LastError,
         c.RenewAfter, c.CertificateId, c.Reason, running,
         c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList());
 }
