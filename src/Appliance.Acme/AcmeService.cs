@@ -33,6 +33,8 @@ public sealed class AcmeService
         _time = time;
     }
 
+    internal AcmeRepository Repository => _repository;
+
     /// <summary>Poll interval for orders and authorizations; tests shorten it.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 

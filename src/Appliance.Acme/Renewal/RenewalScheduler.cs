@@ -100,6 +100,12 @@ public sealed class RenewalScheduler
         }
     }
 
+    /// <summary>Completes when no issuance runs (tests).</summary>
+    internal Task WhenIdleAsync()
+    {
+        lock (_lock) return Task.WhenAll(_running.Values.ToList());
+    }
+
     public bool IsRunning(string id)
     {
         lock (_lock) return _running.ContainsKey(id);
