@@ -15,14 +15,14 @@ public sealed class AcmeIssuerTests(PebbleFixture peers)
         new(http, pebble.DirectoryUrl, key, null, TimeProvider.System) { DefaultPollInterval = TimeSpan.FromMilliseconds(200) };
 
     private async Task<(IssuedCertificate Issued, X509Certificate2Collection Chain)> IssueAsync(PebbleServer pebble, string[] names, string keyType,
-        ExternalAccountBinding? binding = null)
+        ExternalAccountBinding? binding = null, string? preferredChainIssuer = null)
     {
         using var http = peers.CreateHttpClient();
         using var accountKey = AcmeAccountKey.Create();
         var client = Client(pebble, accountKey, http);
         await client.RegisterAsync("admin@example.com", binding);
         using var key = KeyFactory.Generate(keyType);
-        var issued = await new AcmeIssuer(client, peers.Http.Store, TimeProvider.System).IssueAsync(new IssueRequest(names, key));
+        var issued = await new AcmeIssuer(client, peers.Http.Store, TimeProvider.System).IssueAsync(new IssueRequest(names, key, PreferredChainIssuer: preferredChainIssuer));
         var chain = new X509Certificate2Collection();
         chain.ImportFromPem(issued.ChainPem);
         return (issued, chain);
@@ -45,6 +45,25 @@ public sealed class AcmeIssuerTests(PebbleFixture peers)
         Assert.Equal(leaf.Issuer, chain[1].Subject);
         Assert.True(peers.Http.Requests >= before + 2, "pebble fetched both challenge answers from our listener");
         Assert.Equal(0, peers.Http.Store.Count);
+    }
+
+    [Fact]
+    public async Task DownloadsTheAlternateChainsAndKeepsTheDefaultOneUnlessAnotherRootIsPreferred()
+    {
+        var (issued, chain) = await IssueAsync(peers.LongChains, [Host()], "ecdsa-p256");
+        Assert.Equal(2, issued.Chains.Count);
+        Assert.Equal(issued.Chains[0].ChainPem, issued.ChainPem);
+        Assert.Equal(4, chain.Count); // leaf and three intermediates up to (not including) the root
+        for (var i = 1; i < chain.Count; i++) Assert.Equal(chain[i - 1].Issuer, chain[i].Subject);
+
+        var alternate = new X509Certificate2Collection();
+        alternate.ImportFromPem(issued.Chains[1].ChainPem);
+        var alternateRoot = alternate[^1].GetNameInfo(X509NameType.SimpleName, forIssuer: true);
+        Assert.NotEqual(chain[^1].GetNameInfo(X509NameType.SimpleName, forIssuer: true), alternateRoot);
+
+        var (preferred, preferredChain) = await IssueAsync(peers.LongChains, [Host()], "ecdsa-p256", preferredChainIssuer: alternateRoot);
+        Assert.Equal(preferred.Chains[1].ChainPem, preferred.ChainPem);
+        Assert.Equal(alternateRoot, preferredChain[^1].GetNameInfo(X509NameType.SimpleName, forIssuer: true));
     }
 
     [Fact]

@@ -94,6 +94,19 @@ public sealed class AcmeServiceTests(PebbleFixture peers) : IDisposable
     }
 
     [Fact]
+    public async Task TheDefaultChainWithAllItsIntermediatesIsStored()
+    {
+        var service = Service();
+        var scheduler = new RenewalScheduler(service, new RecordingAlerts(), TimeProvider.System);
+        var server = await service.RegisterServerAsync(Custom(peers.LongChains, null));
+        var issued = await scheduler.RenewNowAsync(service.RequestCertificate(server.Id, Host(), "rsa-2048").Id);
+        var stored = _state.Store.GetCertificate(issued.CertificateId!);
+        Assert.Equal(4, stored.Chain.Count);
+        Assert.All(stored.Chain.Skip(1), id => Assert.True(_state.Store.GetCertificate(id).Facts.IsCertificateAuthority));
+        Assert.False(stored.ChainComplete); // pebble's root is not part of the chain it sends
+    }
+
+    [Fact]
     public async Task TwoRenewalsOfOneCertificateAtOnceAreOne()
     {
         var service = Service();
