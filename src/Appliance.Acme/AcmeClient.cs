@@ -23,7 +23,7 @@ public sealed class AcmeClient
     private const string JoseJson = "application/jose+json";
 
     private readonly HttpClient _http;
-    private readonly AcmeAccountKey _key;
+    private AcmeAccountKey _key;
     private readonly TimeProvider _time;
     private readonly ConcurrentBag<string> _nonces = [];
     private AcmeDirectory? _directory;
@@ -97,6 +97,22 @@ public sealed class AcmeClient
             ?? throw new AcmeException(AcmeFailure.MalformedResponse, $"The ACME server answered newAccount without the account URL (Location header); it is not RFC 8555 compliant.");
         AccountUrl = location;
         return location;
+    }
+
+    /// <summary>
+    /// Account key rollover (RFC 8555 section 7.3.5): an inner JWS signed by the new key (jwk, no nonce) naming the
+    /// account and the old key, inside an outer JWS signed by the old key. From then on this client signs with the new key.
+    /// </summary>
+    public async Task RolloverKeyAsync(AcmeAccountKey newKey, CancellationToken cancellationToken = default)
+    {
+        var directory = await GetDirectoryAsync(cancellationToken);
+        var keyChange = directory.KeyChange
+            ?? throw new AcmeException(AcmeFailure.NotPossible, $"The ACME server {DirectoryUrl} does not offer account key rollover (no keyChange in its directory).");
+        var account = AccountUrl ?? throw new InvalidOperationException("The ACME account is not registered yet; call RegisterAsync first.");
+        var inner = newKey.Sign(JsonSerializer.SerializeToUtf8Bytes(new KeyChangePayload(account, _key.Jwk), AcmeJson.Default.KeyChangePayload),
+            keyChange, nonce: null, accountUrl: null);
+        using var response = await PostAsync(keyChange, JsonSerializer.SerializeToUtf8Bytes(inner, AcmeJson.Default.JwsMessage), useJwk: false, accept: null, cancellationToken);
+        _key = newKey;
     }
 
     // ---------------------------------------------------------------- orders

@@ -111,6 +111,13 @@ internal sealed class AcmeRepository
         return _vault.Open(sealedKey, Ad("acme-account", serverId));
     }
 
+    public void ReplaceAccountKey(string serverId, byte[] accountKeyPkcs8, string thumbprint)
+    {
+        using var connection = _database.Open();
+        Exec(connection, null, "UPDATE acme_accounts SET key_sealed = $key, key_thumbprint = $tp WHERE server_id = $id",
+            ("$id", serverId), ("$key", _vault.Seal(accountKeyPkcs8, Ad("acme-account", serverId))), ("$tp", thumbprint));
+    }
+
     public bool DeleteServer(string id)
     {
         using var connection = _database.Open();

@@ -91,6 +91,24 @@ public sealed class AcmeService
         return server;
     }
 
+    /// <summary>Replaces the account key of a registered server (RFC 8555 section 7.3.5) and stores the new one sealed.</summary>
+    public async Task RolloverAccountKeyAsync(string serverId, CancellationToken cancellationToken = default)
+    {
+        var server = GetServer(serverId);
+        using var oldKey = AcmeAccountKey.FromPkcs8(_repository.OpenAccountKey(server.Id));
+        using var newKey = AcmeAccountKey.Create();
+        await Client(new Uri(server.DirectoryUrl), oldKey, server.AccountUrl).RolloverKeyAsync(newKey, cancellationToken);
+        var pkcs8 = newKey.ExportPkcs8();
+        try
+        {
+            _repository.ReplaceAccountKey(server.Id, pkcs8, newKey.Thumbprint);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+    }
+
     public void DeleteServer(string id)
     {
         if (!_repository.DeleteServer(id))
@@ -166,7 +184,7 @@ public sealed class AcmeService
             var info = await Client(new Uri(server.DirectoryUrl), key, server.AccountUrl).GetRenewalInfoAsync(current.Certificate, cancellationToken);
             if (info is not null) _renewalInfo[certificate.Id] = info;
         }
-        catch (AcmeException)
+        catch (Exception e) when (e is AcmeException or AcmeSettingsException or VaultUnavailableException or CryptographicException)
         {
             // RFC 9773 section 4.3: without renewal information the client falls back to its own schedule.
         }

@@ -107,6 +107,25 @@ public sealed class AcmeServiceTests(PebbleFixture peers) : IDisposable
     }
 
     [Fact]
+    public async Task AfterAnAccountKeyRolloverTheNewKeyOrdersAndTheOldOneIsRefused()
+    {
+        var service = Service();
+        var server = await service.RegisterServerAsync(Custom(peers.Plain, null));
+        using var oldKey = Appliance.Acme.Protocol.AcmeAccountKey.FromPkcs8(service.Repository.OpenAccountKey(server.Id));
+        await service.RolloverAccountKeyAsync(server.Id);
+        using var newKey = Appliance.Acme.Protocol.AcmeAccountKey.FromPkcs8(service.Repository.OpenAccountKey(server.Id));
+        Assert.NotEqual(oldKey.Thumbprint, newKey.Thumbprint);
+
+        var scheduler = new RenewalScheduler(service, new RecordingAlerts(), TimeProvider.System);
+        var issued = await scheduler.RenewNowAsync(service.RequestCertificate(server.Id, Host(), "ecdsa-p256").Id);
+        Assert.True(issued.Status == AutomatedCertificateStatus.Valid, issued.LastError);
+
+        var stale = new AcmeClient(_http, peers.Plain.DirectoryUrl, oldKey, server.AccountUrl, TimeProvider.System);
+        var error = await Assert.ThrowsAsync<AcmeException>(() => stale.NewOrderAsync([Appliance.Acme.Protocol.AcmeIdentifier.For(Host())], null, null));
+        Assert.Equal(AcmeFailure.Refused, error.Reason);
+    }
+
+    [Fact]
     public async Task TwoRenewalsOfOneCertificateAtOnceAreOne()
     {
         var service = Service();

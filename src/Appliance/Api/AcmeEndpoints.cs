@@ -84,6 +84,12 @@ internal static class AcmeEndpoints
             return Results.Json(AcmeServerDto.From(server), AcmeApiJson.Default.AcmeServerDto, statusCode: 201);
         });
 
+        acme.MapPost("/servers/{id}/rollover", async (string id, HttpContext context, AcmeService service) =>
+        {
+            await service.RolloverAccountKeyAsync(id, context.RequestAborted);
+            return Results.NoContent();
+        });
+
         acme.MapDelete("/servers/{id}", (string id, AcmeService service) =>
         {
             service.DeleteServer(id);
