@@ -213,18 +213,12 @@ internal sealed class AcmeRepository
 
     private static string? S(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql) =>
+        StateDatabase.Command(connection, transaction, sql);
 
     private static int Exec(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
-        using var command = Command(connection, transaction, sql);
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        using var command = StateDatabase.Command(connection, transaction, sql, parameters);
         return command.ExecuteNonQuery();
     }
 }
