@@ -58,7 +58,7 @@ public sealed class AcmeClient
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, DirectoryUrl), DirectoryUrl.ToString(), cancellationToken);
         var body = await ReadBodyAsync(response, DirectoryUrl.ToString(), cancellationToken);
         if (!response.IsSuccessStatusCode)
-            throw await RefusalAsync(response, body, $"reading the directory {DirectoryUrl}");
+            throw Refusal(response, body, $"reading the directory {DirectoryUrl}");
         var directory = Deserialize(body, AcmeJson.Default.AcmeDirectory, DirectoryUrl.ToString());
         if (directory.NewNonce is null || directory.NewAccount is null || directory.NewOrder is null)
             throw new AcmeException(AcmeFailure.MalformedResponse,
@@ -200,7 +200,7 @@ public sealed class AcmeClient
         var url = directory.RenewalInfo.TrimEnd('/') + "/" + certId;
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), url, cancellationToken);
         var body = await ReadBodyAsync(response, url, cancellationToken);
-        if (!response.IsSuccessStatusCode) throw await RefusalAsync(response, body, $"reading the renewal information {url}");
+        if (!response.IsSuccessStatusCode) throw Refusal(response, body, $"reading the renewal information {url}");
         var resource = Deserialize(body, AcmeJson.Default.RenewalInfoResource, url);
         if (resource.SuggestedWindow is null || resource.SuggestedWindow.End <= resource.SuggestedWindow.Start)
             throw new AcmeException(AcmeFailure.MalformedResponse, $"The renewal information at {url} has no valid suggestedWindow.");
@@ -241,7 +241,7 @@ public sealed class AcmeClient
             using (response)
             {
                 var body = await ReadBodyAsync(response, url, cancellationToken);
-                var refusal = await RefusalAsync(response, body, $"POST {url}");
+                var refusal = Refusal(response, body, $"POST {url}");
                 if (refusal.Problem?.Is(AcmeErrors.BadNonce) == true && attempt < MaxBadNonceRetries) continue;
                 throw refusal;
             }
@@ -311,7 +311,7 @@ public sealed class AcmeClient
     }
 
     /// <summary>An error response as an exception: the problem document when there is one (RFC 8555 section 6.7).</summary>
-    private Task<AcmeException> RefusalAsync(HttpResponseMessage response, byte[] body, string what)
+    private AcmeException Refusal(HttpResponseMessage response, byte[] body, string what)
     {
         var status = (int)response.StatusCode;
         var retryAfter = RetryAfterOf(response);
@@ -329,12 +329,12 @@ public sealed class AcmeClient
             }
         }
         if (problem is null)
-            return Task.FromResult(new AcmeException(status is 429 or 503 && retryAfter is not null ? AcmeFailure.RateLimited : AcmeFailure.MalformedResponse,
+            return new AcmeException(status is 429 or 503 && retryAfter is not null ? AcmeFailure.RateLimited : AcmeFailure.MalformedResponse,
                 $"The ACME server answered {what} with HTTP {status} {response.ReasonPhrase} and no problem document. Try again later; if it persists, check the directory URL.",
-                null, retryAfter));
+                null, retryAfter);
         problem = problem with { Status = problem.Status ?? status };
         var reason = problem.Is(AcmeErrors.RateLimited) || (status == 503 && retryAfter is not null) ? AcmeFailure.RateLimited : AcmeFailure.Refused;
-        return Task.FromResult(new AcmeException(reason, $"The ACME server refused {what}: {problem.Describe()}.{Advice(problem, retryAfter)}", problem, retryAfter));
+        return new AcmeException(reason, $"The ACME server refused {what}: {problem.Describe()}.{Advice(problem, retryAfter)}", problem, retryAfter);
     }
 
     /// <summary>What the admin can do about a problem type (RFC 8555 section 6.7); branches on type, never on text.</summary>

@@ -231,11 +231,14 @@ public sealed class AcmeService
             _renewalInfo.TryRemove(id, out _);
             history = certificate.History.With(new RenewalAttempt(now, true)) with { LastAlertAt = null };
         }
-        catch (Exception e) when (e is AcmeException or AcmeSettingsException or CertificateStoreException or CertificateRequestException
-                                       or VaultUnavailableException or CryptographicException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Every failure is recorded, so the policy backs off instead of retrying a broken order in a tight loop.
             var acme = e as AcmeException;
-            lastError = e.Message;
+            lastError = e is AcmeException or AcmeSettingsException or CertificateStoreException or CertificateRequestException
+                         or CertificateImportException or VaultUnavailableException
+                ? e.Message
+                : $"The order failed unexpectedly ({e.GetType().Name}: {e.Message}); the appliance tries again later. Contact support if it persists.";
             history = certificate.History.With(new RenewalAttempt(now, false, e.Message, acme?.Problem?.Type,
                 acme?.RetryAfter is { } wait ? _time.GetUtcNow() + wait : null));
         }
