@@ -117,7 +117,10 @@ public sealed class AcmeApiTests : IAsyncLifetime
     public async Task TheHttpListenerAnswersUnknownChallengeTokensWith404()
     {
         using var http = new HttpClient();
-        var response = await http.GetAsync($"http://127.0.0.1:{_appliance.HttpPort}/.well-known/acme-challenge/unknown-token");
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        foreach (var path in new[] { "/.well-known/acme-challenge/unknown-token", "/.well-known/acme-challenge" })
+        {
+            var response = await http.GetAsync($"http://127.0.0.1:{_appliance.HttpPort}{path}");
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
     }
 }

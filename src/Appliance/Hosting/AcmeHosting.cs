@@ -22,13 +22,15 @@ internal static partial class AcmeHosting
 
     /// <summary>
     /// Answers GET /.well-known/acme-challenge/{token} on the HTTP listener (RFC 8555 section 8.3) with the key
-    /// authorization as text/plain, 404 for any other token. Returns false for other paths.
+    /// authorization as text/plain, 404 for any other token or the bare challenge path. Returns false for other paths.
     /// </summary>
     public static async Task<bool> AnswerChallengeAsync(HttpContext context)
     {
+        if (!context.Request.Path.StartsWithSegments("/.well-known/acme-challenge")) return false;
         var path = context.Request.Path.Value ?? "";
-        if (!path.StartsWith(Http01ChallengeStore.PathPrefix, StringComparison.Ordinal)) return false;
-        var answer = context.RequestServices.GetRequiredService<Http01ChallengeStore>().Answer(path[Http01ChallengeStore.PathPrefix.Length..]);
+        var answer = path.StartsWith(Http01ChallengeStore.PathPrefix, StringComparison.Ordinal)
+            ? context.RequestServices.GetRequiredService<Http01ChallengeStore>().Answer(path[Http01ChallengeStore.PathPrefix.Length..])
+            : null;
         if (answer is null || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
         {
             context.Response.StatusCode = 404;
