@@ -270,6 +270,72 @@ public sealed class CertificateStore
             $"{file}: the signature of certificate '{facts.CommonName ?? facts.Subject}' does not verify against its issuer '{certificate.Issuer}'; the file is damaged or was not issued by that authority. Get the certificate again from your CA.");
     }
 
+    // ---------------------------------------------------------------- issued by an ACME CA
+
+    /// <summary>
+    /// Stores a certificate issued by a CA for a key made here (automated certificates): the leaf and its chain
+    /// (PEM, leaf first) and the key, in one transaction. When it replaces an earlier certificate, the default setting
+    /// and the address assignments move to it, and the replaced one is deleted if it came from the same source
+    /// (the appliance made it, so the admin does not keep it). <see cref="Changed"/> fires so TLS serves it at once.
+    /// </summary>
+    public StoredCertificate StoreIssued(string chainPem, PrivateKeyMaterial key, string friendlyName, string source = "acme", string? replacesCertificateId = null)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var chain = new X509Certificate2Collection();
+        try
+        {
+            chain.ImportFromPem(chainPem);
+        }
+        catch (CryptographicException e)
+        {
+            throw new CertificateStoreException(StoreFailure.Invalid, $"The issued certificate chain is not valid PEM ({e.Message}); nothing was stored.");
+        }
+        if (chain.Count == 0)
+            throw new CertificateStoreException(StoreFailure.Invalid, "The issued certificate chain holds no certificate; nothing was stored.");
+        var leaf = chain[0];
+        var leafFacts = CertificateFacts.Read(leaf);
+        var keyHash = CertificateFacts.PublicKeyHash(key.SubjectPublicKeyInfo);
+        if (leafFacts.PublicKeySha256 != keyHash)
+            throw new CertificateStoreException(StoreFailure.Invalid, $"The issued certificate '{leafFacts.CommonName ?? leafFacts.Subject}' does not carry the key it was requested for; nothing was stored.");
+        var leafId = CertificateId(leafFacts);
+
+        lock (_writeLock)
+        {
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var view = LoadView(connection, transaction);
+            var old = replacesCertificateId is null || replacesCertificateId == leafId ? null : view.Certificates.FirstOrDefault(c => c.Id == replacesCertificateId);
+            var deleteOld = old is not null && old.Source == source && !old.IsFactory;
+            // The renewed certificate takes over the friendly name of the one it deletes.
+            var names = view.Certificates.Where(c => !(deleteOld && c.Id == old!.Id)).ToList();
+            for (var i = 0; i < chain.Count; i++)
+            {
+                var facts = i == 0 ? leafFacts : CertificateFacts.Read(chain[i]);
+                var id = CertificateId(facts);
+                if (view.Certificates.Any(c => c.Id == id)) continue;
+                var name = UniqueFriendlyName(i == 0 ? ValidateFriendlyName(friendlyName) : DefaultFriendlyName(facts), names);
+                InsertCertificate(connection, transaction, id, chain[i], facts, name, source, isFactory: false);
+                names.Add(new StoredCertificate(id, name, facts, chain[i], null, false, false, [], false, [], source));
+            }
+            if (!view.Keys.Any(k => k.Id == KeyId(keyHash))) InsertKey(connection, transaction, keyHash, key);
+
+            if (old is not null)
+            {
+                if (old.IsDefault) SetSetting(connection, transaction, DefaultSetting, leafId);
+                Exec(connection, transaction, "UPDATE address_assignments SET certificate_id = $n WHERE certificate_id = $o", ("$n", leafId), ("$o", old.Id));
+                if (deleteOld)
+                {
+                    Exec(connection, transaction, "UPDATE certificate_requests SET certificate_id = NULL WHERE certificate_id = $id", ("$id", old.Id));
+                    Exec(connection, transaction, "DELETE FROM certificates WHERE id = $id", ("$id", old.Id));
+                    if (old.KeyId is not null) DeleteKeyIfUnused(connection, transaction, old.KeyId);
+                }
+            }
+            transaction.Commit();
+        }
+        Changed?.Invoke();
+        return GetCertificate(leafId);
+    }
+
     // ---------------------------------------------------------------- create
 
     /// <summary>Creates a certificate request, or a self-signed certificate; returns the request or the certificate id.</summary>

@@ -80,6 +80,7 @@ internal static partial class ApplianceServer
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.Always;
             antiforgery.SuppressXFrameOptionsHeader = true; // set below for every response
         });
+        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile);
 
         var bind = options.Bind ?? IPAddress.IPv6Any;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -104,11 +105,7 @@ internal static partial class ApplianceServer
             // Port 80 answers ACME http-01 challenges (later) and otherwise redirects to HTTPS on the same host.
             if (!context.Request.IsHttps)
             {
-                if (context.Request.Path.StartsWithSegments("/.well-known/acme-challenge"))
-                {
-                    context.Response.StatusCode = 404;
-                    return;
-                }
+                if (await AcmeHosting.AnswerChallengeAsync(context)) return;
                 var host = context.Request.Host.Host;
                 var target = options.HttpsPort == 443 ? host : $"{(host.Contains(':') ? $"[{host}]" : host)}:{options.HttpsPort}";
                 context.Response.Redirect($"https://{target}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}", permanent: true);
@@ -139,6 +136,7 @@ internal static partial class ApplianceServer
         app.UseMiddleware<AntiforgeryCheck>();
         ApiEndpoints.Map(app);
         UiEndpoints.Map(app);
+        AcmeEndpoints.Map(app);
 
         LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
         await app.RunAsync();

@@ -16,18 +16,22 @@ internal sealed record ServeOptions(
     /// <summary>The box's TPM device (the kernel's resource manager), used by <c>--key-protection tpm</c> without <c>--tpm</c>.</summary>
     public const string DefaultTpmDevice = "/dev/tpmrm0";
 
+    /// <summary>PEM CA certificates trusted (instead of the system roots) for ACME directories: a private CA, or pebble in tests.</summary>
+    public string? AcmeCaFile { get; init; }
+
     public const string Usage = """
         Usage:
           appliance serve --state-dir DIR [--bind ADDRESS] [--https-port 443] [--http-port 80]
                           [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection tpm | --key-protection software]
                           [--tpm-pcrs 0,2,4,7] [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
+                          [--acme-ca-file PATH]   (or APPLIANCE_ACME_CA_FILE: CA certificates for a private ACME server)
           appliance --version
         """;
 
     /// <summary>Parses the arguments after "serve"; throws <see cref="ArgumentException"/> with the fix in the message.</summary>
     public static ServeOptions Parse(IReadOnlyList<string> args)
     {
-        string? stateDirectory = null, tpm = null, keyProtection = null, pcrText = null, siteUpstream = null;
+        string? stateDirectory = null, tpm = null, keyProtection = null, pcrText = null, siteUpstream = null, acmeCaFile = null;
         IPAddress? bind = null;
         int httpsPort = 443, httpPort = 80;
         for (var i = 0; i < args.Count; i++)
@@ -56,6 +60,7 @@ internal sealed record ServeOptions(
                         throw new ArgumentException($"--site-upstream {siteUpstream}: give http://HOST:PORT or unix:/path/to.sock.");
                     break;
                 case "--tpm-pcrs": pcrText = Value(); break;
+                case "--acme-ca-file": acmeCaFile = Value(); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
@@ -76,7 +81,10 @@ internal sealed record ServeOptions(
                 throw new ArgumentException($"--tpm {tpm}: give the TPM device (such as /dev/tpmrm0) or a software TPM as swtpm:HOST:PORT.");
         }
         if (httpsPort == httpPort) throw new ArgumentException($"--https-port and --http-port are both {httpsPort}; give them different ports.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream);
+        acmeCaFile ??= Environment.GetEnvironmentVariable(Acme.AcmeHttp.CaFileVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+        if (acmeCaFile is not null && !File.Exists(acmeCaFile))
+            throw new ArgumentException($"--acme-ca-file {acmeCaFile}: no such file; give a PEM file with the CA certificates of the ACME server.");
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) { AcmeCaFile = acmeCaFile };
     }
 
     /// <summary>A comma-separated list of PCR indices of the SHA-256 bank (0 to 23, PC Client profile), each once.</summary>

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Appliance.Acme;
+using Appliance.Acme.Renewal;
+
+namespace Appliance.Api;
+
+internal sealed record AcmeServerBody(string? Type, string? DirectoryUrl, string? Website, string? TermsOfService, string? Email, string? EabKeyId, string? EabHmacKey);
+
+internal sealed record AcmeServerDto(
+    string Id, string Type, string DirectoryUrl, string? Website, string? TermsOfService, string? Email, string? EabKeyId,
+    string AccountUrl, IReadOnlyList<string> Profiles, DateTimeOffset CreatedAt)
+{
+    public static AcmeServerDto From(AcmeServer s) =>
+        new(s.Id, s.Type, s.DirectoryUrl, s.Website, s.TermsOfService, s.Email, s.EabKeyId, s.AccountUrl, s.Profiles, s.CreatedAt);
+}
+
+internal sealed record AutomatedCertificateBody(string? ServerId, string? Hostname, string? KeyType, string? Profile);
+
+internal sealed record RenewalAttemptDto(DateTimeOffset At, bool Succeeded, string? Error);
+
+internal sealed record AutomatedCertificateDto(
+    string Id, string ServerId, string Hostname, string KeyType, string? Profile, string Status, string? LastError,
+    DateTimeOffset? RenewAfter, string? CertificateId, string? Reason, bool Running, IReadOnlyList<RenewalAttemptDto> History)
+{
+    public static AutomatedCertificateDto From(AutomatedCertificate c, bool running) => new(
+        c.Id, c.ServerId, c.Hostname, c.KeyType, c.Profile,
+        running ? (c.CertificateId is null ? "pending" : "renewing") : c.Status.ToString().ToLowerInvariant(), c.LastError,
+        c.RenewAfter, c.CertificateId, c.Reason, running,
+        c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList());
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(AcmeServerBody))]
+[JsonSerializable(typeof(AcmeServerDto))]
+[JsonSerializable(typeof(List<AcmeServerDto>))]
+[JsonSerializable(typeof(AutomatedCertificateBody))]
+[JsonSerializable(typeof(AutomatedCertificateDto))]
+[JsonSerializable(typeof(List<AutomatedCertificateDto>))]
+internal sealed partial class AcmeApiJson : JsonSerializerContext;
+
+/// <summary>ACME servers and automated certificates under /appliance/api/v1/acme (DESIGN.md "The HTTP API").</summary>
+internal static class AcmeEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        var acme = app.MapGroup(ApiEndpoints.Prefix + "/acme");
+        acme.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (AcmeSettingsException e)
+            {
+                return ApiEndpoints.Problem(e.Reason switch
+                {
+                    AcmeSettingsFailure.NotFound => 404,
+                    AcmeSettingsFailure.Conflict or AcmeSettingsFailure.InUse => 409,
+                    _ => 400,
+                }, e.Message);
+            }
+            catch (AcmeException e)
+            {
+                // The CA's answer in words; 502 when the CA itself failed or could not be reached.
+                return ApiEndpoints.Problem(e.Reason switch
+                {
+                    AcmeFailure.Refused or AcmeFailure.NotPossible or AcmeFailure.ValidationFailed or AcmeFailure.OrderInvalid => 400,
+                    AcmeFailure.RateLimited => 429,
+                    _ => 502,
+                }, e.Message);
+            }
+        });
+
+        acme.MapGet("/servers", (AcmeService service) =>
+            Results.Json(service.ListServers().Select(AcmeServerDto.From).ToList(), AcmeApiJson.Default.ListAcmeServerDto));
+
+        acme.MapPost("/servers", async (HttpContext context, AcmeService service) =>
+        {
+            var body = await ApiEndpoints.ReadJson(context, AcmeApiJson.Default.AcmeServerBody);
+            var server = await service.RegisterServerAsync(
+                new AcmeServerSpec(body.Type, body.DirectoryUrl, body.Website, body.TermsOfService, body.Email, body.EabKeyId, body.EabHmacKey),
+                context.RequestAborted);
+            return Results.Json(AcmeServerDto.From(server), AcmeApiJson.Default.AcmeServerDto, statusCode: 201);
+        });
+
+        acme.MapPost("/servers/{id}/rollover", async (string id, HttpContext context, AcmeService service) =>
+        {
+            await service.RolloverAccountKeyAsync(id, context.RequestAborted);
+            return Results.NoContent();
+        });
+
+        acme.MapDelete("/servers/{id}", (string id, AcmeService service) =>
+        {
+            service.DeleteServer(id);
+            return Results.NoContent();
+        });
+
+        acme.MapGet("/certificates", (AcmeService service, RenewalScheduler scheduler) =>
+            Results.Json(service.ListCertificates().Select(c => AutomatedCertificateDto.From(c, scheduler.IsRunning(c.Id))).ToList(),
+                AcmeApiJson.Default.ListAutomatedCertificateDto));
+
+        acme.MapGet("/certificates/{id}", (string id, AcmeService service, RenewalScheduler scheduler) =>
+            Results.Json(AutomatedCertificateDto.From(service.GetCertificate(id), scheduler.IsRunning(id)), AcmeApiJson.Default.AutomatedCertificateDto));
+
+        acme.MapPost("/certificates", async (HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
+        {
+            var body = await ApiEndpoints.ReadJson(context, AcmeApiJson.Default.AutomatedCertificateBody);
+            var certificate = service.RequestCertificate(body.ServerId, body.Hostname, body.KeyType, body.Profile);
+            scheduler.Trigger();
+            return Results.Json(AutomatedCertificateDto.From(certificate, false), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 201);
+        });
+
+        acme.MapDelete("/certificates/{id}", (string id, AcmeService service, RenewalScheduler scheduler) =>
+        {
+            if (scheduler.IsRunning(id))
+                return ApiEndpoints.Problem(409, "The certificate is being ordered right now; delete it when the order has finished.");
+            service.DeleteCertificate(id);
+            return Results.NoContent();
+        });
+
+        // Forced renewal: starts at once (or joins the running one) and answers 202; GET shows the outcome.
+        acme.MapPost("/certificates/{id}/renew", (string id, AcmeService service, RenewalScheduler scheduler) =>
+        {
+            _ = scheduler.RenewNowAsync(id);
+            return Results.Json(AutomatedCertificateDto.From(service.GetCertificate(id), true), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 202);
+        });
+    }
+}

@@ -1,0 +1,90 @@
+using Appliance.Acme;
+using Appliance.Acme.Renewal;
+using Appliance.Certificates.Storage;
+using Appliance.Certificates.Store;
+using Appliance.Certificates.Vault;
+
+namespace Appliance.Hosting;
+
+/// <summary>Wires the ACME client into the service: the challenge store, the service, the scheduler and its background loop.</summary>
+internal static partial class AcmeHosting
+{
+    public static void AddAcme(IServiceCollection services, StateDatabase database, IKeyVault vault, CertificateStore store, TimeProvider time, string? caFile)
+    {
+        var challenges = new Http01ChallengeStore();
+        var http = AcmeHttp.CreateClient(caFile);
+        services.AddSingleton(challenges);
+        services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time));
+        services.AddSingleton<IRenewalAlerts, LoggedRenewalAlerts>();
+        services.AddSingleton(sp => new RenewalScheduler(sp.GetRequiredService<AcmeService>(), sp.GetRequiredService<IRenewalAlerts>(), time));
+        services.AddHostedService<RenewalHostedService>();
+    }
+
+    /// <summary>
+    /// Answers GET /.well-known/acme-challenge/{token} on the HTTP listener (RFC 8555 section 8.3) with the key
+    /// authorization as text/plain, 404 for any other token or the bare challenge path. Returns false for other paths.
+    /// </summary>
+    public static async Task<bool> AnswerChallengeAsync(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments("/.well-known/acme-challenge")) return false;
+        var path = context.Request.Path.Value ?? "";
+        var answer = path.StartsWith(Http01ChallengeStore.PathPrefix, StringComparison.Ordinal)
+            ? context.RequestServices.GetRequiredService<Http01ChallengeStore>().Answer(path[Http01ChallengeStore.PathPrefix.Length..])
+            : null;
+        if (answer is null || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
+        {
+            context.Response.StatusCode = 404;
+            return true;
+        }
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync(answer, context.RequestAborted);
+        return true;
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Automated certificate for {Hostname} ({Id}) issued: certificate {CertificateId}")]
+    public static partial void LogIssued(ILogger logger, string hostname, string id, string? certificateId);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Automated certificate for {Hostname} ({Id}) not issued: {Error}")]
+    public static partial void LogNotIssued(ILogger logger, string hostname, string id, string? error);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Renewal alert: {Text}")]
+    public static partial void LogAlert(ILogger logger, string text);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "The renewal scheduler failed; it starts again in a minute")]
+    public static partial void LogSchedulerFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>Runs the renewal scheduler for the life of the service and logs each attempt once.</summary>
+internal sealed class RenewalHostedService(RenewalScheduler scheduler, TimeProvider time, ILogger<RenewalHostedService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        scheduler.Attempted += certificate =>
+        {
+            if (certificate.LastError is null) AcmeHosting.LogIssued(logger, certificate.Hostname, certificate.Id, certificate.CertificateId);
+            else AcmeHosting.LogNotIssued(logger, certificate.Hostname, certificate.Id, certificate.LastError);
+        };
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await scheduler.RunAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                AcmeHosting.LogSchedulerFailed(logger, e);
+                try { await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken); } catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+}
+
+/// <summary>Renewal alerts into the service log (journal). Email delivery (MailKit, SMTP settings) is not built yet.</summary>
+internal sealed class LoggedRenewalAlerts(ILogger<LoggedRenewalAlerts> logger) : IRenewalAlerts
+{
+    public Task SendAsync(RenewalAlert alert, CancellationToken cancellationToken)
+    {
+        AcmeHosting.LogAlert(logger, RenewalScheduler.AlertText(alert));
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Appliance.Acme.Tests.Infrastructure;
+
+namespace Appliance.Tests;
+
+/// <summary>
+/// End to end through the published binary: an admin registers pebble (with EAB) as an ACME server, requests an
+/// automated certificate, pebble validates http-01 against the appliance's HTTP listener, and the appliance's TLS
+/// listener serves the certificate with its chain for that SNI name without a restart; a forced renewal replaces it.
+/// </summary>
+public sealed class AcmeApiTests : IAsyncLifetime
+{
+    private PebbleTls _tls = null!;
+    private DnsResponder _dns = null!;
+    private ApplianceProcess _appliance = null!;
+    private PebbleServer _pebble = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _tls = new PebbleTls();
+        _dns = new DnsResponder();
+        _appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--acme-ca-file", _tls.CaPath);
+        _pebble = await PebbleServer.StartAsync(_tls, _appliance.HttpPort, _dns.Port, requireEab: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_pebble is not null) await _pebble.DisposeAsync();
+        if (_appliance is not null) await _appliance.DisposeAsync();
+        _dns?.Dispose();
+        _tls?.Dispose();
+    }
+
+    private object Server(string hmacKey) => new
+    {
+        type = "custom",
+        directoryUrl = _pebble.DirectoryUrl.ToString(),
+        email = "admin@example.com",
+        eabKeyId = PebbleServer.EabKeyId,
+        eabHmacKey = hmacKey,
+    };
+
+    private async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonElement certificate = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            certificate = await Json.ReadAsync(await client.GetAsync($"acme/certificates/{id}"));
+            if (done(certificate)) return certificate;
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"The automated certificate did not get there in 90 s: {certificate}\n{_appliance.Output}\n{_pebble.Output}");
+    }
+
+    private X509Certificate2Collection ServedChain(string host)
+    {
+        var output = OpenSslFixture.RunIn("", null, "s_client", "-connect", $"127.0.0.1:{_appliance.HttpsPort}", "-servername", host, "-showcerts");
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPem(output);
+        return chain;
+    }
+
+    [Fact]
+    public async Task AnAdminRegistersPebbleWithEabRequestsACertificateAndTlsServesItWithItsChainThenARenewalReplacesIt()
+    {
+        using var client = await _appliance.LoginAsync();
+
+        var wrong = await client.PostAsJsonAsync("acme/servers", Server("b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH"));
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        Assert.Equal("application/problem+json", wrong.Content.Headers.ContentType?.MediaType);
+        var detail = (await Json.ReadAsync(wrong)).GetProperty("detail").GetString();
+        Assert.EndsWith("(unauthorized). Check the EAB key id and HMAC key, or that the account is allowed to request this name.", detail);
+        Assert.Equal(0, (await Json.ReadAsync(await client.GetAsync("acme/servers"))).GetArrayLength());
+
+        var registered = await client.PostAsJsonAsync("acme/servers", Server(PebbleServer.EabHmacKey));
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var server = await Json.ReadAsync(registered);
+        Assert.Equal(PebbleServer.EabKeyId, server.GetProperty("eabKeyId").GetString());
+        Assert.False(server.TryGetProperty("eabHmacKey", out _));
+
+        var host = $"e2e-{Guid.NewGuid():N}"[..12] + ".acme.test";
+        var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId = server.GetProperty("id").GetString(), hostname = host, keyType = "ecdsa-p256" });
+        Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+        var id = (await Json.ReadAsync(requested)).GetProperty("id").GetString()!;
+
+        var issued = await WaitForAsync(client, id, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
+        Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
+        Assert.Equal(JsonValueKind.Null, issued.GetProperty("lastError").ValueKind);
+        Assert.Equal(JsonValueKind.String, issued.GetProperty("renewAfter").ValueKind);
+        var certificateId = issued.GetProperty("certificateId").GetString()!;
+
+        var stored = await Json.ReadAsync(await client.GetAsync($"certificates/{certificateId}"));
+        Assert.Equal("acme", stored.GetProperty("source").GetString());
+        Assert.True(stored.GetProperty("hasPrivateKey").GetBoolean());
+
+        var served = ServedChain(host);
+        Assert.True(served.Count >= 2, $"openssl received {served.Count} certificates");
+        Assert.StartsWith(certificateId, Convert.ToHexStringLower(SHA256.HashData(served[0].RawData)));
+        Assert.Equal(served[0].Issuer, served[1].Subject);
+
+        var renew = await client.PostAsync($"acme/certificates/{id}/renew", null);
+        Assert.Equal(HttpStatusCode.Accepted, renew.StatusCode);
+        var renewed = await WaitForAsync(client, id, c => !c.GetProperty("running").GetBoolean() && c.GetProperty("certificateId").GetString() != certificateId
+                                                         || c.GetProperty("status").GetString() == "error");
+        Assert.True(renewed.GetProperty("status").GetString() == "valid", renewed.ToString());
+        var renewedId = renewed.GetProperty("certificateId").GetString()!;
+        Assert.StartsWith(renewedId, Convert.ToHexStringLower(SHA256.HashData(ServedChain(host)[0].RawData)));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"certificates/{certificateId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheHttpListenerAnswersUnknownChallengeTokensWith404()
+    {
+        using var http = new HttpClient();
+        foreach (var path in new[] { "/.well-known/acme-challenge/unknown-token", "/.well-known/acme-challenge" })
+        {
+            var response = await http.GetAsync($"http://127.0.0.1:{_appliance.HttpPort}{path}");
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+    }
+}
