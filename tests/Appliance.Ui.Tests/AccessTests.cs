@@ -35,6 +35,7 @@ public sealed class AccessTests(BrowserFixture browser)
         { "POST", "/appliance/users/tokens" },
         { "POST", "/appliance/users/tokens/0123456789abcdef/revoke" },
         { "POST", "/appliance/password" },
+        { "POST", "/appliance/networking" },
     };
 
     [Theory]

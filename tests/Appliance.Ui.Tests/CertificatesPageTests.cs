@@ -10,12 +10,12 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
 {
     private const string ChainWarning = "The certificate chain appears to be missing one or more certificate authorities and does not appear to terminate in a self-signed certificate";
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+    internal static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
-    private static ILocator Row(IPage page, string friendlyName) =>
+    internal static ILocator Row(IPage page, string friendlyName) =>
         page.Locator("#other-certificates tbody tr").Filter(new() { Has = page.GetByText(friendlyName, new() { Exact = true }) });
 
-    private static async Task ImportAsync(IPage page, string? password, params string[] files)
+    internal static async Task ImportAsync(IPage page, string? password, params string[] files)
     {
         await page.GotoAsync("/appliance/security/certificates");
         await page.GetByRole(AriaRole.Link, new() { Name = "Import", Exact = true }).ClickAsync();

@@ -30,9 +30,7 @@ internal static class NetworkEndpoints
         api.MapPut("/network/addresses", async (HttpContext context, SystemFacts facts, CertificateStore store) =>
         {
             var body = await ApiEndpoints.ReadJson(context, NetworkJson.Default.ListAddressDto);
-            var changes = body.Select(a => new AddressAssignment(
-                IPAddress.TryParse(a.Address, out var ip) ? SelectionSnapshot.Canonical(ip).ToString()
-                    : throw new ApiException(400, $"'{a.Address}' is not an IP address; give addresses such as 192.0.2.10 or 2001:db8::10."),
+            var changes = body.Select(a => new AddressAssignment(CanonicalAddress(a.Address),
                 string.IsNullOrEmpty(a.CertificateId) ? null : a.CertificateId, a.ApplianceAccess, a.SiteAccess)).ToList();
             KeepTheAdminIn(context, facts, store, changes);
             store.SetAssignments(changes);
@@ -67,8 +65,11 @@ internal static class NetworkEndpoints
         return result;
     }
 
-    /// <summary>Switching /appliance off on the address the admin is using is refused unless another address keeps it on.</summary>
-    private static void KeepTheAdminIn(HttpContext context, SystemFacts facts, CertificateStore store, List<AddressAssignment> changes)
+    /// <summary>
+    /// Switching /appliance off on the address the admin is using is refused (409) unless another address keeps it
+    /// on. Used by this API and the IP Configuration page, so both refuse with the same words.
+    /// </summary>
+    internal static void KeepTheAdminIn(HttpContext context, SystemFacts facts, CertificateStore store, IReadOnlyList<AddressAssignment> changes)
     {
         if (context.Connection.LocalIpAddress is not { } localIp) return;
         var local = SelectionSnapshot.Canonical(localIp).ToString();
@@ -79,4 +80,9 @@ internal static class NetworkEndpoints
         if (after.Any(a => a.Key != local && a.Value)) return;
         throw new ApiException(409, $"/appliance cannot be switched off on {local}: you are connected through it and no other address keeps it on. Turn it on for another address first.");
     }
+
+    /// <summary>An address as stored: canonical form (IPv4-mapped as IPv4, no scope id), or a 400 in words.</summary>
+    internal static string CanonicalAddress(string? address) =>
+        IPAddress.TryParse(address, out var ip) ? SelectionSnapshot.Canonical(ip).ToString()
+            : throw new ApiException(400, $"'{address}' is not an IP address; give addresses such as 192.0.2.10 or 2001:db8::10.");
 }

@@ -40,7 +40,7 @@ internal static class CertificatePages
                     store.SetDefault(id.Length == 0 || id == "none" ? null : id);
                     var name = id.Length == 0 || id == "none" ? null : store.GetCertificate(id).FriendlyName;
                     return frame.Redirect(context, Certificates, Notice.Ok(name is null
-                        ? "No default certificate is set: clients without SNI get the factory certificate."
+                        ? "No default certificate is set: clients without SNI, or with a name no certificate matches, get the certificate assigned to their address, or the factory certificate."
                         : $"'{name}' is now the default certificate, served to clients that send no SNI or a name no certificate matches."));
                 }
                 catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)

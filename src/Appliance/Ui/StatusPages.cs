@@ -1,14 +1,13 @@
 using Appliance.Certificates.Store;
-using Appliance.Certificates.Vault;
 using Appliance.Hosting;
 using Appliance.Platform;
 
 namespace Appliance.Ui;
 
-/// <summary>Status > Basics and Networking > IP Configuration: facts of the box and which certificate answers where.</summary>
+/// <summary>Status > Basics: facts of the box, key protection, which certificate answers where, and the expiries.</summary>
 internal static class StatusPages
 {
-    public static StatusPage Build(LayoutModel layout, SystemFacts facts, IKeyVault vault, CertificateStore store, DateTimeOffset now)
+    public static StatusPage Build(LayoutModel layout, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, DateTimeOffset now)
     {
         var certificates = store.ListCertificates();
         var addresses = Addresses(facts, store, certificates);
@@ -21,20 +20,22 @@ internal static class StatusPages
             return new ExpiryRow(c.FriendlyName, c.Facts.CommonName, c.Facts.NotAfter, days,
                 c.Facts.NotAfter <= now ? "bad" : days < ExpiryTimeline.SoonDays ? "warn" : "ok");
         }).ToList();
-        var software = vault.Protection == "software";
-        var detail = !vault.IsOpen
-            ? (vault as AesGcmKeyVault)?.UnavailableReason ?? "The key vault is not open: private keys cannot be used."
-            : software
-                ? "Not TPM-protected: private keys are encrypted with a key stored on this appliance's disk (software key protection)."
-                : "Private keys are sealed by this appliance's TPM 2.0.";
+        var tpm = keyVault.Vault.Protection != "software";
         return new StatusPage(layout, facts.HostName, facts.Model, facts.SerialNumber, ApplianceVersion.Text, Uptime(facts.UptimeSeconds),
-            !software, detail, vault.IsOpen, interfaces, certificates.Count,
+            tpm, tpm ? keyVault.Tpm?.Manufacturer : null, tpm ? keyVault.Tpm?.FirmwareVersion : null,
+            keyVault.Detail, keyVault.State == "open", VaultStateWords(keyVault.State), interfaces, certificates.Count,
             certificates.FirstOrDefault(c => c.IsDefault)?.FriendlyName, expiries,
             ExpiryTimeline.Build(leaves.Select(c => (c.FriendlyName, c.Facts.NotAfter)), now));
     }
 
-    public static IReadOnlyList<AddressRow> Addresses(SystemFacts facts, CertificateStore store) =>
-        Addresses(facts, store, store.ListCertificates());
+    /// <summary>The vault's state (status <c>vault.state</c>) in the words of Status > Basics.</summary>
+    public static string VaultStateWords(string state) => state switch
+    {
+        "open" => "Open",
+        "sealedByOtherTpm" => "Sealed by another TPM: private keys unavailable",
+        "pcrMismatch" => "Locked: the boot measurements (PCRs) changed; private keys unavailable",
+        _ => "Unavailable: private keys cannot be used",
+    };
 
     /// <summary>Each address with the certificate a client without SNI gets there, and why (DESIGN.md selection steps 2 to 4).</summary>
     private static List<AddressRow> Addresses(SystemFacts facts, CertificateStore store, IReadOnlyList<StoredCertificate> certificates)

@@ -2,7 +2,6 @@ using System.Reflection;
 using Appliance.Accounts;
 using Appliance.Api;
 using Appliance.Certificates.Store;
-using Appliance.Certificates.Vault;
 using Appliance.Hosting;
 using Appliance.Platform;
 using Appliance.Ui.Slices;
@@ -127,11 +126,10 @@ internal static class UiEndpoints
                 : frame.Redirect(context, Users, Notice.Error($"There is no API token with id '{id}'; it may have been revoked already."));
         });
 
-        ui.MapGet("/status", IResult (HttpContext context, PageFrame frame, SystemFacts facts, IKeyVault vault, CertificateStore store, TimeProvider time) =>
-            StatusView.Create(StatusPages.Build(frame.Build(context, "Status :: Basics", "status", "basics"), facts, vault, store, time.GetUtcNow())));
+        ui.MapGet("/status", IResult (HttpContext context, PageFrame frame, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, TimeProvider time) =>
+            StatusView.Create(StatusPages.Build(frame.Build(context, "Status :: Basics", "status", "basics"), facts, keyVault, store, time.GetUtcNow())));
 
-        ui.MapGet("/networking", IResult (HttpContext context, PageFrame frame, SystemFacts facts, CertificateStore store) =>
-            NetworkingView.Create(new NetworkingPage(frame.Build(context, "Networking :: IP Configuration", "networking", "ip"), StatusPages.Addresses(facts, store))));
+        NetworkingPages.Map(ui);
 
         ui.MapGet("/email", IResult (HttpContext context, PageFrame frame) =>
             NotAvailableView.Create(new NotAvailablePage(frame.Build(context, "Email", "email", null), "Email",

@@ -35,12 +35,25 @@ public sealed record InterfaceRow(string Name, string? MacAddress, bool IsUp, IR
 
 public sealed record ExpiryRow(string FriendlyName, string? CommonName, DateTimeOffset NotAfter, int DaysLeft, string Kind);
 
+/// <summary>Status > Basics. <paramref name="VaultState"/> is the vault's state in words ("Open", "Sealed by another TPM", ...).</summary>
 public sealed record StatusPage(
     LayoutModel Layout, string HostName, string Model, string SerialNumber, string Version, string Uptime,
-    bool TpmProtected, string KeyProtectionDetail, bool VaultOpen, IReadOnlyList<InterfaceRow> Interfaces,
+    bool TpmProtected, string? TpmManufacturer, string? TpmFirmwareVersion, string KeyProtectionDetail, bool VaultOpen, string VaultState,
+    IReadOnlyList<InterfaceRow> Interfaces,
     int CertificateCount, string? DefaultCertificate, IReadOnlyList<ExpiryRow> Expiries, ExpiryTimeline Timeline);
 
-public sealed record NetworkingPage(LayoutModel Layout, IReadOnlyList<AddressRow> Addresses);
+/// <summary>One address on Networking > IP Configuration: its settings and what a client without SNI gets there now.</summary>
+public sealed record AddressSettingRow(string? Interface, string Address, string? CertificateId, bool ApplianceAccess, bool SiteAccess,
+    string ServedWithoutSni, string ServedRule);
+
+public sealed record CertificateChoice(string Id, string Label);
+
+/// <summary>"Which certificate answers?": the certificate the handshake's snapshot picks and the rule, in words.</summary>
+public sealed record SelectionAnswer(string Address, string? ServerName, string FriendlyName, string Subject,
+    IReadOnlyList<string> SubjectAlternativeNames, DateTimeOffset NotAfter, string Rule, string Explanation);
+
+public sealed record NetworkingPage(LayoutModel Layout, IReadOnlyList<AddressSettingRow> Addresses, IReadOnlyList<CertificateChoice> Certificates,
+    string? CheckAddress, string CheckServerName, SelectionAnswer? Answer, string? CheckError);
 
 public sealed record CertificateWarning(string Kind, string Text);
 
