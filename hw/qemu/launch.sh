@@ -14,9 +14,13 @@
 # Environment:
 #   IMAGE                     raw disk image (default: out/image/b-series-x64.img)
 #   APPLIANCE_ADMIN_PASSWORD  passed in as the systemd credential appliance.admin-password
+#   BOX_CREDENTIALS           more system credentials, "name=value name=value" (no spaces in
+#                             values), e.g. appliance.debug-security=1 (security report on
+#                             the serial console at boot)
 #   READY                     http (default): wait until GET /appliance/api/v1/status answers
-#                             any HTTP status; boot: wait for multi-user.target or the login
-#                             prompt in the serial log;
+#                             any HTTP status; service: wait for appliance-ready's line in the
+#                             serial log (appliance.service sent READY=1); boot: wait for
+#                             multi-user.target or the login prompt in the serial log;
 #                             none: do not wait
 #   READY_TIMEOUT             seconds (default 240)
 #   HOST_HTTPS_PORT, HOST_HTTP_PORT  loopback ports forwarded to 443 and 80 (8443, 8080)
@@ -99,6 +103,10 @@ start_qemu() {
         # QEMU option syntax: a comma inside a value is written as two.
         smbios=(-smbios "type=11,value=io.systemd.credential:appliance.admin-password=${APPLIANCE_ADMIN_PASSWORD//,/,,}")
     fi
+    local cred
+    for cred in ${BOX_CREDENTIALS:-}; do
+        smbios+=(-smbios "type=11,value=io.systemd.credential:${cred//,/,,}")
+    done
     : > "$BOX/serial.log"
     rm -f "$BOX/qmp.sock"
     # NICs sit behind PCIe root ports 1 and 2 as on the physical box, so its .link files
@@ -138,6 +146,14 @@ wait_ready() {
                     log "ready: $STATUS_URL answered HTTP $code, $((SECONDS - started)) s after power-on"
                     return
                 fi ;;
+            service)
+                if grep -aq '^appliance-ready: appliance.service is active' "$BOX/serial.log"; then
+                    log "ready: appliance.service sent READY=1, $((SECONDS - started)) s after power-on"
+                    return
+                fi
+                grep -aq '^appliance-ready: appliance.service is ' "$BOX/serial.log" &&
+                    die "appliance.service did not start: $(grep -a '^appliance-ready:' "$BOX/serial.log" | tail -1)"
+                ;;
             boot)
                 # systemd's status lines stop once the serial getty owns the console, so the
                 # login prompt counts too.
@@ -162,7 +178,15 @@ do_start() {
     start_qemu
     log "box powered on: serial console in $BOX/serial.log"
     wait_ready "$started"
-    echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin; password: \$APPLIANCE_ADMIN_PASSWORD if it was set, else the one-time password in $BOX/serial.log)"
+    local once
+    once=$(grep -ao 'one-time password: [^[:space:]]*' "$BOX/serial.log" | tail -1 | cut -d' ' -f3 || true)
+    if [[ -n ${APPLIANCE_ADMIN_PASSWORD:-} ]]; then
+        echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin, the password in \$APPLIANCE_ADMIN_PASSWORD unless it was changed)"
+    elif [[ -n $once ]]; then
+        echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin, one-time password $once: change it at the first login)"
+    else
+        echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin; the one-time password was printed at the box's first start: grep -a 'one-time password' $BOX/serial.log)"
+    fi
 }
 
 do_stop() {
