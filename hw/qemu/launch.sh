@@ -34,8 +34,13 @@ log() { printf '[launch %s] %s\n' "$(date +%T)" "$*"; }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+# The caller's environment wins over the profile's defaults (ports, memory, disk size).
+ENV_HTTPS_PORT=${HOST_HTTPS_PORT:-} ENV_HTTP_PORT=${HOST_HTTP_PORT:-}
+ENV_MEMORY_MIB=${QEMU_MEMORY_MIB:-} ENV_DISK_SIZE=${QEMU_DISK_SIZE:-}
 # shellcheck source=profile
 source "$HERE/profile"
+HOST_HTTPS_PORT=${ENV_HTTPS_PORT:-$HOST_HTTPS_PORT} HOST_HTTP_PORT=${ENV_HTTP_PORT:-$HOST_HTTP_PORT}
+QEMU_MEMORY_MIB=${ENV_MEMORY_MIB:-$QEMU_MEMORY_MIB} QEMU_DISK_SIZE=${ENV_DISK_SIZE:-$QEMU_DISK_SIZE}
 
 [[ $# -eq 2 ]] || die "usage: hw/qemu/launch.sh start|stop|kill|run BOX_DIR"
 CMD=$1

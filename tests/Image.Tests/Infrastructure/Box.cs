@@ -179,7 +179,7 @@ public sealed class Box : IAsyncDisposable
         var start = text.IndexOf("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal);
         var end = text.IndexOf("-----END CERTIFICATE-----", Math.Max(start, 0), StringComparison.Ordinal);
         if (start < 0 || end < 0) throw new InvalidOperationException($"no certificate served for SNI '{sni}':\n{text}\n{stderr.Result}");
-        return X509Certificate2.CreateFromPem(text[start..(end + "-----END CERTIFICATE-----".Length)]);
+        return X509Certificate2.CreateFromPem(text.AsSpan(start, end + "-----END CERTIFICATE-----".Length - start));
     }
 
     public static string Fingerprint(X509Certificate2 certificate) => Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
