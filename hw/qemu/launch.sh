@@ -8,8 +8,9 @@
 #                                     powers the box off cleanly
 #
 # BOX_DIR keeps one box: disk.qcow2 (copy-on-write overlay over the image), OVMF_VARS.fd,
-# tpm/ (swtpm state: the box's TPM), serial.log, qmp.sock, pid files. Delete BOX_DIR for a
-# factory-new box; delete BOX_DIR/tpm alone to give the same disk another TPM.
+# uuid (SMBIOS system UUID), tpm/ (swtpm state: the box's TPM), serial.log, qmp.sock, pid
+# files. Delete BOX_DIR for a factory-new box; delete BOX_DIR/tpm alone to give the same disk
+# another TPM.
 #
 # Environment:
 #   IMAGE                     raw disk image (default: out/image/b-series-x64.img)
@@ -86,6 +87,9 @@ prepare_box() {
         echo "$stamp" > "$BOX/disk.image"
     fi
     [[ -f $BOX/OVMF_VARS.fd ]] || cp "$OVMF_VARS" "$BOX/OVMF_VARS.fd"
+    # The box's SMBIOS system UUID, kept for its life: systemd derives the machine-id from it in
+    # a VM (the root filesystem's /etc/machine-id is empty), so the journal keeps one directory.
+    [[ -s $BOX/uuid ]] || cat /proc/sys/kernel/random/uuid > "$BOX/uuid"
     if [[ ! -d $BOX/tpm ]]; then
         mkdir -p "$BOX/tpm"
         swtpm_setup --tpm2 --tpmstate "$BOX/tpm" --createek --pcr-banks sha256 --overwrite \
@@ -117,7 +121,7 @@ start_qemu() {
     # NICs sit behind PCIe root ports 1 and 2 as on the physical box, so its .link files
     # (Path=pci-0000:01:00.0 / pci-0000:02:00.0) name them mgmt0 and lan0 here too.
     qemu-system-x86_64 \
-        -name "appliance-$(basename "$BOX")" \
+        -name "appliance-$(basename "$BOX")" -uuid "$(cat "$BOX/uuid")" \
         -machine q35 -accel tcg,tb-size=128 -smp "${QEMU_SMP:-2}" -m "${QEMU_MEMORY_MIB:-512}" \
         -nodefaults -no-user-config -display none -vga none \
         -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
@@ -152,12 +156,12 @@ wait_ready() {
                     return
                 fi ;;
             service)
-                if grep -aq '^appliance-ready: appliance.service is active' "$BOX/serial.log"; then
+                if grep -aq 'appliance-ready: appliance.service is active' "$BOX/serial.log"; then
                     log "ready: appliance.service sent READY=1, $((SECONDS - started)) s after power-on"
                     return
                 fi
-                grep -aq '^appliance-ready: appliance.service is ' "$BOX/serial.log" &&
-                    die "appliance.service did not start: $(grep -a '^appliance-ready:' "$BOX/serial.log" | tail -1)"
+                grep -aq 'appliance-ready: appliance.service is ' "$BOX/serial.log" &&
+                    die "appliance.service did not start: $(grep -ao 'appliance-ready: .*' "$BOX/serial.log" | tail -1)"
                 ;;
             boot)
                 # systemd's status lines stop once the serial getty owns the console, so the

@@ -138,6 +138,13 @@ public sealed class BootedBoxTests(BootedBoxFixture fixture, OpenSslFixture pki)
         Assert.Contains(match.Groups[2].Value, new[] { "OK", "SAFE" });
     }
 
+    private static string MachineId(string serialLog)
+    {
+        var match = Regex.Match(serialLog, @"appliance-ready: .* machine-id ([0-9a-f]{32})");
+        Assert.True(match.Success, "no machine-id in the ready line:\n" + Box.Tail(serialLog, 40));
+        return match.Groups[1].Value;
+    }
+
     [Fact, Step(6)]
     public async Task AnImportSurvivesACleanRebootAndItsKeyUnsealsThroughTheTpm()
     {
@@ -146,10 +153,13 @@ public sealed class BootedBoxTests(BootedBoxFixture fixture, OpenSslFixture pki)
         using (var client = await Box.LoginAsync()) await Api.ImportAsync(client, pki, "reboot", host);
         using var leaf = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(pki.Path("reboot.crt"));
 
+        var machineId = MachineId(Box.SerialLog);
         await Box.StopAsync();
         Assert.Contains("reboot: Power down", Box.SerialLog);
         await Box.StartAsync();
         Figures.Print($"boot to READY after a clean reboot: {Box.BootToReadySeconds[^1]} s");
+        // The box keeps its machine-id (from its SMBIOS UUID) although /etc/machine-id is empty on the read-only root.
+        Assert.Equal(machineId, MachineId(Box.SerialLog));
 
         var status = await Box.StatusAsync();
         Assert.Equal("open", status.GetProperty("vault").GetProperty("state").GetString());

@@ -63,7 +63,13 @@ public sealed class Box : IAsyncDisposable
     public async Task StartAsync()
     {
         var watch = Stopwatch.StartNew();
-        await LaunchAsync("start", TimeSpan.FromMinutes(12));
+        try { await LaunchAsync("start", TimeSpan.FromMinutes(12)); }
+        catch (InvalidOperationException)
+        {
+            // launch.sh leaves a box that did not get ready running: power it off before failing.
+            await LaunchAsync("kill", TimeSpan.FromMinutes(1));
+            throw;
+        }
         watch.Stop();
         Running = true;
         BootToReadySeconds.Add(Math.Round(watch.Elapsed.TotalSeconds, 1));
