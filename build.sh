@@ -108,7 +108,10 @@ cmd_test() {
 # Boots the image in the virtual box (hw/qemu/launch.sh run): builds what is missing first.
 cmd_run() {
   need_packages "${BOX_PACKAGES[@]}"
-  if [ ! -x "$OUT/appliance" ] || [ -n "$(find src -type f -newer "$OUT/appliance" -print -quit)" ]; then cmd_publish; fi
+  # Publish when the binary is missing or older than a source file (bin/ and obj/ do not count).
+  if [ ! -x "$OUT/appliance" ] || [ -n "$(find src \( -name bin -o -name obj \) -prune -o -type f -newer "$OUT/appliance" -print -quit)" ]; then
+    cmd_publish
+  fi
   cmd_image
   local box=$ROOT/.state/box https=${HOST_HTTPS_PORT:-8443}
   cat <<MSG
