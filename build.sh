@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point: ./build.sh run | test | publish | image | bench
+# One entry point: ./build.sh run | run-local | test | publish | image | bench
 # Each command installs what it needs on a Debian 12 machine (as root), once, quietly.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,6 +40,9 @@ need_dotnet() {
 BUILD_PACKAGES=(clang zlib1g-dev libsqlite3-0 libssl3 openssl ca-certificates curl)
 # Tests run the JIT-built test projects (SQLite by its plain name) against real peers.
 TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble)
+# The virtual box (hw/qemu/launch.sh): QEMU (TCG), OVMF, swtpm, socat for QMP.
+BOX_PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools socat curl openssl)
+IMAGE=$OUT/image/b-series-x64.img
 
 cmd_publish() {
   need_dotnet
@@ -61,14 +64,31 @@ cmd_publish() {
   log "built $OUT/appliance ($("$OUT/appliance" --version))"
 }
 
+# The firmware image (image/build-image.sh), rebuilt only when one of its inputs changed:
+# the binary, image/, buildroot-overlay/, hw/. The key is kept in .cache/image/.
+cmd_image() {
+  [ -x "$OUT/appliance" ] || cmd_publish
+  local key stamp=$ROOT/.cache/image/image.key
+  key=$( { sha256sum "$OUT/appliance"; find image buildroot-overlay hw -type f ! -name '*.md' -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+  if [ -f "$IMAGE" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
+    log "image up to date: ${IMAGE#"$ROOT"/} ($key)"
+    return 0
+  fi
+  log "building the firmware image"
+  image/build-image.sh "$OUT" "$OUT/appliance" b-series-x64
+  mkdir -p "$(dirname "$stamp")"
+  echo "$key" > "$stamp"
+}
+
 cmd_test() {
   need_dotnet
-  need_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  need_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BOX_PACKAGES[@]}"
   cmd_publish
+  cmd_image
   log "building and running the tests"
-  export APPLIANCE_BINARY=$OUT/appliance
+  export APPLIANCE_BINARY=$OUT/appliance APPLIANCE_IMAGE=$IMAGE IMAGE_FIGURES_FILE=$OUT/image-figures.txt
   local results=$OUT/test-results
-  rm -rf "$results"
+  rm -rf "$results" "$IMAGE_FIGURES_FILE"
   set +e
   dotnet test Firmware.sln -c Release -nologo --logger "console;verbosity=normal" --logger trx --results-directory "$results" 2>&1 | tee "$OUT/test.log" \
     | grep -E '\[FAIL\]|^\s*Failed |: error |Failed!|Passed!|^\s+(Assert|Expected|Actual|Error Message|at Appliance)' || true
@@ -77,6 +97,7 @@ cmd_test() {
   local passed failed
   passed=$( { grep -ohE 'Passed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
   failed=$( { grep -ohE 'Failed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
+  [ -f "$IMAGE_FIGURES_FILE" ] && sed 's/^image figures: /  image: /' "$IMAGE_FIGURES_FILE"
   echo "$passed passed, $failed failed"
   if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
     echo "tests failed (full log: $OUT/test.log)" >&2
@@ -84,7 +105,28 @@ cmd_test() {
   fi
 }
 
+# Boots the image in the virtual box (hw/qemu/launch.sh run): builds what is missing first.
 cmd_run() {
+  need_packages "${BOX_PACKAGES[@]}"
+  # Publish when the binary is missing or older than a source file (bin/ and obj/ do not count).
+  if [ ! -x "$OUT/appliance" ] || [ -n "$(find src \( -name bin -o -name obj \) -prune -o -type f -newer "$OUT/appliance" -print -quit)" ]; then
+    cmd_publish
+  fi
+  cmd_image
+  local box=$ROOT/.state/box https=${HOST_HTTPS_PORT:-8443}
+  cat <<MSG
+
+  Booting the virtual B Series box (QEMU TCG, swtpm, OVMF; state: $box, serial console: $box/serial.log).
+  Admin interface:  https://localhost:$https/appliance  (once the box says it is ready, below)
+  Log in as 'admin' with ${APPLIANCE_ADMIN_PASSWORD:+the password in APPLIANCE_ADMIN_PASSWORD (passed to the box as the credential appliance.admin-password)}${APPLIANCE_ADMIN_PASSWORD:-the one-time password the box prints at its first start: grep -a 'one-time password' $box/serial.log (set APPLIANCE_ADMIN_PASSWORD to choose it)}.
+  Ctrl-C powers the box off cleanly.
+
+MSG
+  # launch.sh run traps INT/TERM and powers the box off; exec keeps that signal path direct.
+  HOST_HTTPS_PORT=$https exec hw/qemu/launch.sh run "$box"
+}
+
+cmd_run_local() {
   cmd_publish
   local state=$ROOT/.state/dev
   mkdir -p "$state"
@@ -115,7 +157,9 @@ cmd_bench() {
 case "${1:-}" in
   publish) cmd_publish ;;
   test) cmd_test ;;
+  image) need_packages "${BUILD_PACKAGES[@]}"; cmd_image ;;
   run) cmd_run ;;
   bench) cmd_bench ;;
-  *) echo "usage: ./build.sh run | test | publish | bench" >&2; exit 2 ;;
+  run-local) cmd_run_local ;;
+  *) echo "usage: ./build.sh run | run-local | test | publish | image | bench" >&2; exit 2 ;;
 esac

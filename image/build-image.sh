@@ -145,7 +145,7 @@ assemble_rootfs() {
     cp "$PROFILE_DIR/profile" "$root/usr/share/appliance/hw-profile"
     # Accounts are made now: /etc is read-only at run time.
     systemd-sysusers --root="$root" >/dev/null
-    systemctl --root="$root" enable appliance.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service 2>&1 | grep -v '^Created symlink' || true
+    systemctl --root="$root" enable appliance.service appliance-ready.service appliance-security-report.service systemd-networkd.service systemd-resolved.service systemd-timesyncd.service 2>&1 | grep -v '^Created symlink' || true
     # The root filesystem is read-only: no first-boot prompts, no machine-id commit. An
     # empty /etc/machine-id makes systemd use a fresh one per boot (see image/README.md).
     # pcrphase needs libtss2 and measures into PCR 11, which the vault does not use.

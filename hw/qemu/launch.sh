@@ -8,15 +8,20 @@
 #                                     powers the box off cleanly
 #
 # BOX_DIR keeps one box: disk.qcow2 (copy-on-write overlay over the image), OVMF_VARS.fd,
-# tpm/ (swtpm state: the box's TPM), serial.log, qmp.sock, pid files. Delete BOX_DIR for a
-# factory-new box; delete BOX_DIR/tpm alone to give the same disk another TPM.
+# uuid (SMBIOS system UUID), tpm/ (swtpm state: the box's TPM), serial.log, qmp.sock, pid
+# files. Delete BOX_DIR for a factory-new box; delete BOX_DIR/tpm alone to give the same disk
+# another TPM.
 #
 # Environment:
 #   IMAGE                     raw disk image (default: out/image/b-series-x64.img)
 #   APPLIANCE_ADMIN_PASSWORD  passed in as the systemd credential appliance.admin-password
+#   BOX_CREDENTIALS           more system credentials, "name=value name=value" (no spaces in
+#                             values), e.g. appliance.debug-security=1 (security report on
+#                             the serial console at boot)
 #   READY                     http (default): wait until GET /appliance/api/v1/status answers
-#                             any HTTP status; boot: wait for multi-user.target or the login
-#                             prompt in the serial log;
+#                             any HTTP status; service: wait for appliance-ready's line in the
+#                             serial log (appliance.service sent READY=1); boot: wait for
+#                             multi-user.target or the login prompt in the serial log;
 #                             none: do not wait
 #   READY_TIMEOUT             seconds (default 240)
 #   HOST_HTTPS_PORT, HOST_HTTP_PORT  loopback ports forwarded to 443 and 80 (8443, 8080)
@@ -30,8 +35,13 @@ log() { printf '[launch %s] %s\n' "$(date +%T)" "$*"; }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+# The caller's environment wins over the profile's defaults (ports, memory, disk size).
+ENV_HTTPS_PORT=${HOST_HTTPS_PORT:-} ENV_HTTP_PORT=${HOST_HTTP_PORT:-}
+ENV_MEMORY_MIB=${QEMU_MEMORY_MIB:-} ENV_DISK_SIZE=${QEMU_DISK_SIZE:-}
 # shellcheck source=profile
 source "$HERE/profile"
+HOST_HTTPS_PORT=${ENV_HTTPS_PORT:-$HOST_HTTPS_PORT} HOST_HTTP_PORT=${ENV_HTTP_PORT:-$HOST_HTTP_PORT}
+QEMU_MEMORY_MIB=${ENV_MEMORY_MIB:-$QEMU_MEMORY_MIB} QEMU_DISK_SIZE=${ENV_DISK_SIZE:-$QEMU_DISK_SIZE}
 
 [[ $# -eq 2 ]] || die "usage: hw/qemu/launch.sh start|stop|kill|run BOX_DIR"
 CMD=$1
@@ -77,6 +87,9 @@ prepare_box() {
         echo "$stamp" > "$BOX/disk.image"
     fi
     [[ -f $BOX/OVMF_VARS.fd ]] || cp "$OVMF_VARS" "$BOX/OVMF_VARS.fd"
+    # The box's SMBIOS system UUID, kept for its life: systemd derives the machine-id from it in
+    # a VM (the root filesystem's /etc/machine-id is empty), so the journal keeps one directory.
+    [[ -s $BOX/uuid ]] || cat /proc/sys/kernel/random/uuid > "$BOX/uuid"
     if [[ ! -d $BOX/tpm ]]; then
         mkdir -p "$BOX/tpm"
         swtpm_setup --tpm2 --tpmstate "$BOX/tpm" --createek --pcr-banks sha256 --overwrite \
@@ -99,12 +112,16 @@ start_qemu() {
         # QEMU option syntax: a comma inside a value is written as two.
         smbios=(-smbios "type=11,value=io.systemd.credential:appliance.admin-password=${APPLIANCE_ADMIN_PASSWORD//,/,,}")
     fi
+    local cred
+    for cred in ${BOX_CREDENTIALS:-}; do
+        smbios+=(-smbios "type=11,value=io.systemd.credential:${cred//,/,,}")
+    done
     : > "$BOX/serial.log"
     rm -f "$BOX/qmp.sock"
     # NICs sit behind PCIe root ports 1 and 2 as on the physical box, so its .link files
     # (Path=pci-0000:01:00.0 / pci-0000:02:00.0) name them mgmt0 and lan0 here too.
     qemu-system-x86_64 \
-        -name "appliance-$(basename "$BOX")" \
+        -name "appliance-$(basename "$BOX")" -uuid "$(cat "$BOX/uuid")" \
         -machine q35 -accel tcg,tb-size=128 -smp "${QEMU_SMP:-2}" -m "${QEMU_MEMORY_MIB:-512}" \
         -nodefaults -no-user-config -display none -vga none \
         -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
@@ -138,6 +155,14 @@ wait_ready() {
                     log "ready: $STATUS_URL answered HTTP $code, $((SECONDS - started)) s after power-on"
                     return
                 fi ;;
+            service)
+                if grep -aq 'appliance-ready: appliance.service is active' "$BOX/serial.log"; then
+                    log "ready: appliance.service sent READY=1, $((SECONDS - started)) s after power-on"
+                    return
+                fi
+                grep -aq 'appliance-ready: appliance.service is ' "$BOX/serial.log" &&
+                    die "appliance.service did not start: $(grep -ao 'appliance-ready: .*' "$BOX/serial.log" | tail -1)"
+                ;;
             boot)
                 # systemd's status lines stop once the serial getty owns the console, so the
                 # login prompt counts too.
@@ -162,7 +187,15 @@ do_start() {
     start_qemu
     log "box powered on: serial console in $BOX/serial.log"
     wait_ready "$started"
-    echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin; password: \$APPLIANCE_ADMIN_PASSWORD if it was set, else the one-time password in $BOX/serial.log)"
+    local once
+    once=$(grep -ao 'one-time password: [^[:space:]]*' "$BOX/serial.log" | tail -1 | cut -d' ' -f3 || true)
+    if [[ -n ${APPLIANCE_ADMIN_PASSWORD:-} ]]; then
+        echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin, the password in \$APPLIANCE_ADMIN_PASSWORD unless it was changed)"
+    elif [[ -n $once ]]; then
+        echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin, one-time password $once: change it at the first login)"
+    else
+        echo "https://localhost:$HOST_HTTPS_PORT/appliance  (user admin; the one-time password was printed at the box's first start: grep -a 'one-time password' $BOX/serial.log)"
+    fi
 }
 
 do_stop() {

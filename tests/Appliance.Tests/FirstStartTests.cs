@@ -29,6 +29,16 @@ public sealed class FirstStartTests
     }
 
     [Fact]
+    public async Task ATooShortInitialPasswordFallsBackToAOneTimePasswordInsteadOfFailing()
+    {
+        await using var appliance = await ApplianceProcess.StartAsync(adminPassword: "short");
+        Assert.Contains("The given admin password was not used: The new password has 5 characters; use at least 10.", appliance.Output);
+        var match = Regex.Match(appliance.Output, "one-time password: (\\S+)");
+        Assert.True(match.Success, appliance.Output);
+        using var client = await appliance.LoginAsync(match.Groups[1].Value);
+    }
+
+    [Fact]
     public async Task TheStateSurvivesARestartWithTheSameFactoryCertificate()
     {
         var state = Directory.CreateTempSubdirectory("appliance-state-").FullName;

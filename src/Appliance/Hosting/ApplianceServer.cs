@@ -153,7 +153,20 @@ internal static partial class ApplianceServer
         var password = ReadCredential(AdminPasswordCredential) ?? Environment.GetEnvironmentVariable(AdminPasswordVariable);
         if (!string.IsNullOrEmpty(password))
         {
-            AccountStore.ValidateNewPassword(password);
+            try
+            {
+                AccountStore.ValidateNewPassword(password);
+            }
+            catch (AccountException e)
+            {
+                // A bad initial password must not stop the box from serving (systemd would give up restarting it):
+                // say why, and fall back to a one-time password below.
+                Console.WriteLine($"The given admin password was not used: {e.Message}");
+                password = null;
+            }
+        }
+        if (!string.IsNullOrEmpty(password))
+        {
             accounts.CreateAccount("admin", password, mustChangePassword: false);
             Console.WriteLine("Created the admin account 'admin' with the password given by the appliance.admin-password credential or APPLIANCE_ADMIN_PASSWORD.");
             return;
