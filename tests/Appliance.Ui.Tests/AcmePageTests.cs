@@ -152,9 +152,39 @@ public sealed class AcmePageTests(BrowserFixture browser) : IAsyncLifetime
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync($"ordering a new certificate for {host}");
         await WaitForValidAsync(page, host, () => ServedFingerprint(host) != first);
 
+        // Forms posted without their anti-forgery token are refused with 400 and change nothing.
+        var serverId = await page.Locator("#automated-certificates tbody tr").GetAttributeAsync("data-id");
+        var certificateId = await AutomatedRow(page, host).GetAttributeAsync("data-id");
+        foreach (var (path, fields) in new (string, (string, string)[])[]
+        {
+            ("/appliance/security/acme/servers/delete", [("id", serverId!)]),
+            ("/appliance/security/acme/certificates/delete", [("id", certificateId!)]),
+            ("/appliance/security/acme/certificates", [("serverId", serverId!), ("hostname", "forged.acme.test"), ("keyType", "ecdsa-p256")]),
+        })
+        {
+            var forged = page.APIRequest.CreateFormData();
+            forged.Set("__RequestVerificationToken", "CfDJ8forged");
+            foreach (var (name, value) in fields) forged.Set(name, value);
+            var response = await page.APIRequest.PostAsync(path, new() { Form = forged, MaxRedirects = 0 });
+            Assert.Equal(400, response.Status);
+        }
+        await page.GotoAsync("/appliance/security/certificates");
+        await Expect(page.Locator("#automated-certificates tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#acme-certificates tbody tr")).ToHaveCountAsync(1);
+        await Expect(AutomatedRow(page, host)).ToBeVisibleAsync();
+
         // A server with certificates is not deleted: the refusal in words, the row stays.
         await page.Locator("#automated-certificates").GetByRole(AriaRole.Button, new() { Name = "Delete ACME server " + _pebble.DirectoryUrl }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("The ACME server is used by 1 automated certificate");
         await Expect(page.Locator("#automated-certificates tbody tr")).ToHaveCountAsync(1);
+
+        // Deleting the automated certificate first lets the server go.
+        await AutomatedRow(page, host).GetByRole(AriaRole.Button, new() { Name = "Delete automated certificate " + host }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync($"The automated certificate for {host} is deleted");
+        await Expect(page.Locator("#acme-certificates tbody")).ToContainTextAsync("No automated certificates yet");
+        await page.Locator("#automated-certificates").GetByRole(AriaRole.Button, new() { Name = "Delete ACME server " + _pebble.DirectoryUrl }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("is deleted from the appliance");
+        await Expect(page.Locator("#automated-certificates")).ToContainTextAsync("No ACME server is registered");
     }
 }
