@@ -36,6 +36,12 @@ public sealed class AccessTests(BrowserFixture browser)
         { "POST", "/appliance/users/tokens/0123456789abcdef/revoke" },
         { "POST", "/appliance/password" },
         { "POST", "/appliance/networking" },
+        { "GET", "/appliance/security/acme/servers/new?type=custom" },
+        { "POST", "/appliance/security/acme/servers/new" },
+        { "POST", "/appliance/security/acme/servers/delete" },
+        { "POST", "/appliance/security/acme/certificates" },
+        { "POST", "/appliance/security/acme/certificates/renew" },
+        { "POST", "/appliance/security/acme/certificates/delete" },
     };
 
     [Theory]

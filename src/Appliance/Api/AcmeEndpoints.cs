@@ -42,6 +42,27 @@ internal sealed partial class AcmeApiJson : JsonSerializerContext;
 /// <summary>ACME servers and automated certificates under /appliance/api/v1/acme (DESIGN.md "The HTTP API").</summary>
 internal static class AcmeEndpoints
 {
+    /// <summary>
+    /// The status and words for a refused ACME change (settings) or a failed ACME operation (the CA's answer in
+    /// words; 502 when the CA itself failed or could not be reached); null for other exceptions. Shared with the UI.
+    /// </summary>
+    internal static (int Status, string Detail)? Refusal(Exception e) => e switch
+    {
+        AcmeSettingsException s => (s.Reason switch
+        {
+            AcmeSettingsFailure.NotFound => 404,
+            AcmeSettingsFailure.Conflict or AcmeSettingsFailure.InUse => 409,
+            _ => 400,
+        }, s.Message),
+        AcmeException a => (a.Reason switch
+        {
+            AcmeFailure.Refused or AcmeFailure.NotPossible or AcmeFailure.ValidationFailed or AcmeFailure.OrderInvalid => 400,
+            AcmeFailure.RateLimited => 429,
+            _ => 502,
+        }, a.Message),
+        _ => null,
+    };
+
     public static void Map(WebApplication app)
     {
         var acme = app.MapGroup(ApiEndpoints.Prefix + "/acme");
@@ -51,24 +72,9 @@ internal static class AcmeEndpoints
             {
                 return await next(context);
             }
-            catch (AcmeSettingsException e)
+            catch (Exception e) when (Refusal(e) is { } refusal)
             {
-                return ApiEndpoints.Problem(e.Reason switch
-                {
-                    AcmeSettingsFailure.NotFound => 404,
-                    AcmeSettingsFailure.Conflict or AcmeSettingsFailure.InUse => 409,
-                    _ => 400,
-                }, e.Message);
-            }
-            catch (AcmeException e)
-            {
-                // The CA's answer in words; 502 when the CA itself failed or could not be reached.
-                return ApiEndpoints.Problem(e.Reason switch
-                {
-                    AcmeFailure.Refused or AcmeFailure.NotPossible or AcmeFailure.ValidationFailed or AcmeFailure.OrderInvalid => 400,
-                    AcmeFailure.RateLimited => 429,
-                    _ => 502,
-                }, e.Message);
+                return ApiEndpoints.Problem(refusal.Status, refusal.Detail);
             }
         });
 

@@ -235,11 +235,13 @@ internal static class CertificatePages
             : new Notice("error", deleted.Count == 0 ? "Nothing was deleted." : $"Deleted {names}; the others were not deleted.", refused);
     }
 
-    private static CertificatesPage ListModel(HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time, Notice? notice)
+    internal static CertificatesPage ListModel(HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time, Notice? notice,
+        AcmeRequestForm? acmeForm = null)
     {
         var now = time.GetUtcNow();
         return new CertificatesPage(frame.Build(context, "Security :: Certificates", Section, Page, notice),
-            store.ListCertificates().Select(c => Row(c, now)).ToList(), store.ListRequests().Where(r => !r.IsIssued).ToList());
+            store.ListCertificates().Select(c => Row(c, now)).ToList(), store.ListRequests().Where(r => !r.IsIssued).ToList(),
+            AcmePages.Panel(context, acmeForm));
     }
 
     private static CertificateRow Row(StoredCertificate c, DateTimeOffset now) =>

@@ -142,6 +142,7 @@ internal static class UiEndpoints
                 [])));
 
         CertificatePages.Map(ui);
+        AcmePages.Map(ui);
 
         ui.MapFallback(IResult (HttpContext context, PageFrame frame) =>
             Render(MessageView.Create(new MessagePage(frame.Build(context, "Not found", "", null), "Page not found",

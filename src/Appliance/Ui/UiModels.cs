@@ -62,7 +62,43 @@ public sealed record CertificateRow(StoredCertificate Certificate, string? Defau
     public string KeyText => Certificate.Facts.KeyAlgorithm is { } a ? $"{(a == Certificates.Formats.KeyAlgorithm.Rsa ? "RSA" : "ECDSA")} {Certificate.Facts.KeySize}" : "unknown";
 }
 
-public sealed record CertificatesPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Certificates, IReadOnlyList<StoredRequest> Requests);
+public sealed record CertificatesPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Certificates, IReadOnlyList<StoredRequest> Requests, AcmePanel Acme);
+
+/// <summary>A registered ACME server as listed on Security :: Automated Certificates.</summary>
+public sealed record AcmeServerRow(Appliance.Acme.AcmeServer Server, string TypeLabel, int CertificateCount)
+{
+    public string Label => $"{TypeLabel}: {Server.DirectoryUrl}{(Server.Email is null ? "" : " (" + Server.Email + ")")}";
+}
+
+/// <summary>An automated certificate with its status as the API shows it (pending or renewing while an order runs).</summary>
+public sealed record AutomatedRow(Appliance.Acme.AutomatedCertificate Certificate, string Status, string Server, bool Running)
+{
+    public string StatusLabel => Status switch
+    {
+        "pending" => "Pending",
+        "valid" => "Valid",
+        "renewing" => "Renewing",
+        "error" => "Error",
+        _ => Status,
+    };
+
+    public string StatusKind => Status switch { "valid" => "ok", "error" => "bad", _ => "info" };
+}
+
+/// <summary>The Let's Encrypt™ Certificates request form (kept when a request is refused).</summary>
+public sealed record AcmeRequestForm(string Hostname, string KeyType, string ServerId);
+
+/// <summary>Security :: Automated Certificates and Security :: Let's Encrypt™ Certificates.</summary>
+public sealed record AcmePanel(IReadOnlyList<AcmeServerRow> Servers, IReadOnlyList<AutomatedRow> Certificates, AcmeRequestForm Form, IReadOnlyList<KeyOption> KeyTypes);
+
+/// <summary>Automated Certificates :: Register New ACME Server: the type chosen (first step) and its fields.</summary>
+public sealed record AcmeServerForm(string Type, string DirectoryUrl, string Website, string TermsOfService, string Email, string EabKeyId);
+
+public sealed record AcmeServerPage(LayoutModel Layout, AcmeServerForm Form, IReadOnlyList<KeyOption> Types)
+{
+    public bool WellKnown => Form.Type is Appliance.Acme.AcmeServerTypes.LetsEncrypt or Appliance.Acme.AcmeServerTypes.Buypass;
+    public string TypeLabel => Types.FirstOrDefault(t => t.Value == Form.Type)?.Label ?? Form.Type;
+}
 
 public sealed record ImportPage(LayoutModel Layout);
 
