@@ -3,6 +3,8 @@ using Appliance.Acme.Renewal;
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
+using Appliance.Email;
+using Appliance.Platform.Email;
 
 namespace Appliance.Hosting;
 
@@ -15,7 +17,10 @@ internal static partial class AcmeHosting
         var http = AcmeHttp.CreateClient(caFile);
         services.AddSingleton(challenges);
         services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time));
-        services.AddSingleton<IRenewalAlerts, LoggedRenewalAlerts>();
+        services.AddSingleton(sp => new EmailSettingsStore(database, vault, time));
+        services.AddSingleton<SmtpMailer>();
+        services.AddSingleton<AdminMail>();
+        services.AddSingleton<IRenewalAlerts, ServiceRenewalAlerts>();
         services.AddSingleton(sp => new RenewalScheduler(sp.GetRequiredService<AcmeService>(), sp.GetRequiredService<IRenewalAlerts>(), time));
         services.AddHostedService<RenewalHostedService>();
     }
@@ -50,6 +55,9 @@ internal static partial class AcmeHosting
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Renewal alert: {Text}")]
     public static partial void LogAlert(ILogger logger, string text);
 
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The renewal alert for {Hostname} could not be mailed: {Error}")]
+    public static partial void LogAlertNotMailed(ILogger logger, string hostname, string error);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "The renewal scheduler failed; it starts again in a minute")]
     public static partial void LogSchedulerFailed(ILogger logger, Exception exception);
 }
@@ -76,15 +84,5 @@ internal sealed class RenewalHostedService(RenewalScheduler scheduler, TimeProvi
                 try { await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken); } catch (OperationCanceledException) { return; }
             }
         }
-    }
-}
-
-/// <summary>Renewal alerts into the service log (journal). Email delivery (MailKit, SMTP settings) is not built yet.</summary>
-internal sealed class LoggedRenewalAlerts(ILogger<LoggedRenewalAlerts> logger) : IRenewalAlerts
-{
-    public Task SendAsync(RenewalAlert alert, CancellationToken cancellationToken)
-    {
-        AcmeHosting.LogAlert(logger, RenewalScheduler.AlertText(alert));
-        return Task.CompletedTask;
     }
 }

@@ -137,6 +137,7 @@ internal static partial class ApplianceServer
         ApiEndpoints.Map(app);
         UiEndpoints.Map(app);
         AcmeEndpoints.Map(app);
+        EmailEndpoints.Map(app);
 
         LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
         await app.RunAsync();
