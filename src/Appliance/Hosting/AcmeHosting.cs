@@ -1,4 +1,7 @@
+using System.Net;
 using Appliance.Acme;
+using Appliance.Acme.Preflight;
+using Appliance.Platform;
 using Appliance.Acme.Renewal;
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Store;
@@ -11,12 +14,17 @@ namespace Appliance.Hosting;
 /// <summary>Wires the ACME client into the service: the challenge store, the service, the scheduler and its background loop.</summary>
 internal static partial class AcmeHosting
 {
-    public static void AddAcme(IServiceCollection services, StateDatabase database, IKeyVault vault, CertificateStore store, TimeProvider time, string? caFile)
+    public static void AddAcme(IServiceCollection services, StateDatabase database, IKeyVault vault, CertificateStore store, TimeProvider time, string? caFile,
+        int httpPort, IPAddress bind)
     {
         var challenges = new Http01ChallengeStore();
         var http = AcmeHttp.CreateClient(caFile);
         services.AddSingleton(challenges);
         services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time));
+        // Port 80 is probed on loopback when the listener binds every address, else on the bound address.
+        var probe = bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : bind;
+        services.AddSingleton(sp => new AcmePreflight(new SystemHostnameResolver(), new InterfaceAddresses(sp.GetRequiredService<SystemFacts>()),
+            challenges, http, httpPort, probe));
         services.AddSingleton(sp => new EmailSettingsStore(database, vault, time));
         services.AddSingleton<SmtpMailer>();
         services.AddSingleton<AdminMail>();
@@ -85,4 +93,12 @@ internal sealed class RenewalHostedService(RenewalScheduler scheduler, TimeProvi
             }
         }
     }
+}
+
+/// <summary>This appliance's addresses from its interfaces, loopback included (a name may resolve to 127.0.0.1 on a lab box).</summary>
+internal sealed class InterfaceAddresses(SystemFacts facts) : ILocalAddresses
+{
+    public IReadOnlyList<IPAddress> Addresses() =>
+        facts.Interfaces(includeLoopback: true).SelectMany(i => i.Addresses)
+            .Select(a => IPAddress.TryParse(a.Address, out var ip) ? ip : null).OfType<IPAddress>().ToList();
 }

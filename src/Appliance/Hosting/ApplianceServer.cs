@@ -80,9 +80,8 @@ internal static partial class ApplianceServer
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.Always;
             antiforgery.SuppressXFrameOptionsHeader = true; // set below for every response
         });
-        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile);
-
         var bind = options.Bind ?? IPAddress.IPv6Any;
+        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
