@@ -119,6 +119,27 @@ public sealed class AcmeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARequestWhoseAcmeDirectoryIsUnreachableIsRefusedWithThePreflightFindingsAndNothingIsStored()
+    {
+        using var client = await _appliance.LoginAsync();
+        var registered = await client.PostAsJsonAsync("acme/servers", Server(PebbleServer.EabHmacKey));
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var serverId = (await Json.ReadAsync(registered)).GetProperty("id").GetString();
+        var directory = _pebble.DirectoryUrl;
+        await _pebble.DisposeAsync();
+        _pebble = null!;
+
+        var refused = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = "localhost", keyType = "ecdsa-p256" });
+        Assert.Equal((HttpStatusCode)422, refused.StatusCode);
+        var problem = await Json.ReadAsync(refused);
+        Assert.StartsWith($"The certificate for localhost was not requested: The ACME directory {directory} could not be reached (",
+            problem.GetProperty("detail").GetString());
+        var check = Assert.Single(problem.GetProperty("checks").EnumerateArray());
+        Assert.Equal(("directory", "refusal"), (check.GetProperty("check").GetString(), check.GetProperty("severity").GetString()));
+        Assert.Equal(0, (await Json.ReadAsync(await client.GetAsync("acme/certificates"))).GetArrayLength());
+    }
+
+    [Fact]
     public async Task TheHttpListenerAnswersUnknownChallengeTokensWith404()
     {
         using var http = new HttpClient();

@@ -35,7 +35,7 @@ public sealed record PreflightFinding(string Check, PreflightSeverity Severity, 
 /// resolves to an address of this appliance (a warning otherwise: the CA resolves with public DNS, which may differ,
 /// e.g. behind NAT); and, for Let's Encrypt, the seed's note that its certificates are not recommended for failover pairs.
 /// </summary>
-/// <param name="probeAddress">Where port 80 is probed when the name resolves to no address of this appliance: loopback, or the listener's bind address.</param>
+/// <param name="probeAddress">The HTTP listener's bind address when it binds one address only (port 80 is probed there); null when it binds all.</param>
 public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses local, Http01ChallengeStore challenges, HttpClient http, int httpPort, IPAddress? probeAddress = null)
 {
     public const string DirectoryCheck = "directory";
@@ -110,7 +110,8 @@ public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses lo
     {
         var token = Base64Url(RandomNumberGenerator.GetBytes(24));
         var answer = "preflight." + Base64Url(RandomNumberGenerator.GetBytes(24));
-        var target = addresses.FirstOrDefault() ?? probeAddress ?? IPAddress.Loopback;
+        // A listener bound to one address is probed there; otherwise at the hostname's own address (IPv4 first), else loopback.
+        var target = probeAddress ?? addresses.OrderBy(a => a.AddressFamily == AddressFamily.InterNetworkV6).FirstOrDefault() ?? IPAddress.Loopback;
         var url = $"http://{(target.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{target}]" : target.ToString())}:{httpPort}{Http01ChallengeStore.PathPrefix}{token}";
         challenges.Publish(token, answer);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -21,8 +21,8 @@ internal static partial class AcmeHosting
         var http = AcmeHttp.CreateClient(caFile);
         services.AddSingleton(challenges);
         services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time));
-        // Port 80 is probed on loopback when the listener binds every address, else on the bound address.
-        var probe = bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : bind;
+        // Port 80 is probed at the bound address when the listener binds one; else at the hostname's address or loopback.
+        var probe = bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any) ? null : bind;
         services.AddSingleton(sp => new AcmePreflight(new SystemHostnameResolver(), new InterfaceAddresses(sp.GetRequiredService<SystemFacts>()),
             challenges, http, httpPort, probe));
         services.AddSingleton(sp => new EmailSettingsStore(database, vault, time));
