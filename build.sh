@@ -39,7 +39,7 @@ need_dotnet() {
 # NativeAOT needs clang and zlib; the binary links libsqlite3.so.0 and OpenSSL 3.
 BUILD_PACKAGES=(clang zlib1g-dev libsqlite3-0 libssl3 openssl ca-certificates curl)
 # Tests run the JIT-built test projects (SQLite by its plain name) against real peers.
-TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble)
+TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble python3-aiosmtpd)
 # The virtual box (hw/qemu/launch.sh): QEMU (TCG), OVMF, swtpm, socat for QMP.
 BOX_PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools socat curl openssl)
 IMAGE=$OUT/image/b-series-x64.img

@@ -124,6 +124,16 @@ public sealed class AcmeService
     /// <summary>Records a request for an automated certificate (status pending); the scheduler orders it.</summary>
     public AutomatedCertificate RequestCertificate(string? serverId, string? hostname, string? keyType, string? profile = null)
     {
+        var (server, name, type, chosenProfile) = ValidateRequest(serverId, hostname, keyType, profile);
+        var certificate = new AutomatedCertificate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), server.Id, name, type, chosenProfile,
+            AutomatedCertificateStatus.Pending, null, null, null, "Waiting for the first order.", RenewalHistory.Empty, _time.GetUtcNow());
+        _repository.InsertCertificate(certificate);
+        return certificate;
+    }
+
+    /// <summary>Checks a request without recording it: the server exists, the hostname, key type and profile are usable. Returns them normalized.</summary>
+    public (AcmeServer Server, string Hostname, string KeyType, string? Profile) ValidateRequest(string? serverId, string? hostname, string? keyType, string? profile = null)
+    {
         var server = GetServer(serverId ?? "");
         var name = (hostname ?? "").Trim().TrimEnd('.').ToLowerInvariant();
         if (name.Length == 0)
@@ -146,10 +156,7 @@ public sealed class AcmeService
             throw new AcmeSettingsException(AcmeSettingsFailure.Invalid, server.Profiles.Count == 0
                 ? $"The ACME server offers no profiles; leave the profile empty."
                 : $"The ACME server offers the profiles {string.Join(", ", server.Profiles)}; '{chosenProfile}' is not one of them.");
-        var certificate = new AutomatedCertificate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), server.Id, name, type, chosenProfile,
-            AutomatedCertificateStatus.Pending, null, null, null, "Waiting for the first order.", RenewalHistory.Empty, _time.GetUtcNow());
-        _repository.InsertCertificate(certificate);
-        return certificate;
+        return (server, name, type, chosenProfile);
     }
 
     public void DeleteCertificate(string id)

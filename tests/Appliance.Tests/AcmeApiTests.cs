@@ -86,7 +86,12 @@ public sealed class AcmeApiTests : IAsyncLifetime
         var host = $"e2e-{Guid.NewGuid():N}"[..12] + ".acme.test";
         var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId = server.GetProperty("id").GetString(), hostname = host, keyType = "ecdsa-p256" });
         Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
-        var id = (await Json.ReadAsync(requested)).GetProperty("id").GetString()!;
+        var answer = await Json.ReadAsync(requested);
+        var id = answer.GetProperty("id").GetString()!;
+        // Pre-flight: the test name resolves only in pebble's DNS, not here, which is a warning; port 80 and the directory pass.
+        var warning = Assert.Single(answer.GetProperty("warnings").EnumerateArray());
+        Assert.Equal("dns", warning.GetProperty("check").GetString());
+        Assert.StartsWith($"{host} does not resolve here (", warning.GetProperty("message").GetString());
 
         var issued = await WaitForAsync(client, id, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
         Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
@@ -111,6 +116,27 @@ public sealed class AcmeApiTests : IAsyncLifetime
         var renewedId = renewed.GetProperty("certificateId").GetString()!;
         Assert.StartsWith(renewedId, Convert.ToHexStringLower(SHA256.HashData(ServedChain(host)[0].RawData)));
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"certificates/{certificateId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ARequestWhoseAcmeDirectoryIsUnreachableIsRefusedWithThePreflightFindingsAndNothingIsStored()
+    {
+        using var client = await _appliance.LoginAsync();
+        var registered = await client.PostAsJsonAsync("acme/servers", Server(PebbleServer.EabHmacKey));
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        var serverId = (await Json.ReadAsync(registered)).GetProperty("id").GetString();
+        var directory = _pebble.DirectoryUrl;
+        await _pebble.DisposeAsync();
+        _pebble = null!;
+
+        var refused = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = "localhost", keyType = "ecdsa-p256" });
+        Assert.Equal((HttpStatusCode)422, refused.StatusCode);
+        var problem = await Json.ReadAsync(refused);
+        Assert.StartsWith($"The certificate for localhost was not requested: The ACME directory {directory} could not be reached (",
+            problem.GetProperty("detail").GetString());
+        var check = Assert.Single(problem.GetProperty("checks").EnumerateArray());
+        Assert.Equal(("directory", "refusal"), (check.GetProperty("check").GetString(), check.GetProperty("severity").GetString()));
+        Assert.Equal(0, (await Json.ReadAsync(await client.GetAsync("acme/certificates"))).GetArrayLength());
     }
 
     [Fact]

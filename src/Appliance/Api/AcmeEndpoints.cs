@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Appliance.Acme;
+using Appliance.Acme.Preflight;
 using Appliance.Acme.Renewal;
 
 namespace Appliance.Api;
@@ -23,12 +24,24 @@ internal sealed record AutomatedCertificateDto(
     string Id, string ServerId, string Hostname, string KeyType, string? Profile, string Status, string? LastError,
     DateTimeOffset? RenewAfter, string? CertificateId, string? Reason, bool Running, IReadOnlyList<RenewalAttemptDto> History)
 {
+    /// <summary>The pre-flight warnings, in the answer to the request only (null elsewhere).</summary>
+    public IReadOnlyList<PreflightFindingDto>? Warnings { get; init; }
+
     public static AutomatedCertificateDto From(AutomatedCertificate c, bool running) => new(
         c.Id, c.ServerId, c.Hostname, c.KeyType, c.Profile,
         running ? (c.CertificateId is null ? "pending" : "renewing") : c.Status.ToString().ToLowerInvariant(), c.LastError,
         c.RenewAfter, c.CertificateId, c.Reason, running,
         c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList());
 }
+
+/// <summary>One pre-flight finding: check "directory"|"http01"|"dns"|"failover", severity "warning"|"refusal", and the words.</summary>
+internal sealed record PreflightFindingDto(string Check, string Severity, string Message)
+{
+    public static PreflightFindingDto From(PreflightFinding f) => new(f.Check, f.Severity == PreflightSeverity.Refusal ? "refusal" : "warning", f.Message);
+}
+
+/// <summary>RFC 9457 problem with the pre-flight findings as an extension member.</summary>
+internal sealed record PreflightProblemDto(string Type, string Title, int Status, string Detail, IReadOnlyList<PreflightFindingDto> Checks);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(AcmeServerBody))]
@@ -37,6 +50,7 @@ internal sealed record AutomatedCertificateDto(
 [JsonSerializable(typeof(AutomatedCertificateBody))]
 [JsonSerializable(typeof(AutomatedCertificateDto))]
 [JsonSerializable(typeof(List<AutomatedCertificateDto>))]
+[JsonSerializable(typeof(PreflightProblemDto))]
 internal sealed partial class AcmeApiJson : JsonSerializerContext;
 
 /// <summary>ACME servers and automated certificates under /appliance/api/v1/acme (DESIGN.md "The HTTP API").</summary>
@@ -109,12 +123,22 @@ internal static class AcmeEndpoints
         acme.MapGet("/certificates/{id}", (string id, AcmeService service, RenewalScheduler scheduler) =>
             Results.Json(AutomatedCertificateDto.From(service.GetCertificate(id), scheduler.IsRunning(id)), AcmeApiJson.Default.AutomatedCertificateDto));
 
-        acme.MapPost("/certificates", async (HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
+        acme.MapPost("/certificates", async (HttpContext context, AcmeService service, RenewalScheduler scheduler, AcmePreflight preflight) =>
         {
             var body = await ApiEndpoints.ReadJson(context, AcmeApiJson.Default.AutomatedCertificateBody);
+            var (server, hostname, _, _) = service.ValidateRequest(body.ServerId, body.Hostname, body.KeyType, body.Profile);
+            // Pre-flight checks: a refusal stops the request with every finding in words; warnings come with the answer.
+            var findings = await preflight.CheckAsync(server, hostname, context.RequestAborted);
+            var checks = findings.Select(PreflightFindingDto.From).ToList();
+            if (findings.Any(f => f.Severity == PreflightSeverity.Refusal))
+                return Results.Json(new PreflightProblemDto("about:blank", "Unprocessable Content", 422,
+                        $"The certificate for {hostname} was not requested: "
+                        + string.Join(" ", findings.Where(f => f.Severity == PreflightSeverity.Refusal).Select(f => f.Message)), checks),
+                    AcmeApiJson.Default.PreflightProblemDto, contentType: "application/problem+json", statusCode: 422);
             var certificate = service.RequestCertificate(body.ServerId, body.Hostname, body.KeyType, body.Profile);
             scheduler.Trigger();
-            return Results.Json(AutomatedCertificateDto.From(certificate, false), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 201);
+            return Results.Json(AutomatedCertificateDto.From(certificate, false) with { Warnings = checks },
+                AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 201);
         });
 
         acme.MapDelete("/certificates/{id}", (string id, AcmeService service, RenewalScheduler scheduler) =>

@@ -1,21 +1,34 @@
+using System.Net;
 using Appliance.Acme;
+using Appliance.Acme.Preflight;
+using Appliance.Platform;
 using Appliance.Acme.Renewal;
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
+using Appliance.Email;
+using Appliance.Platform.Email;
 
 namespace Appliance.Hosting;
 
 /// <summary>Wires the ACME client into the service: the challenge store, the service, the scheduler and its background loop.</summary>
 internal static partial class AcmeHosting
 {
-    public static void AddAcme(IServiceCollection services, StateDatabase database, IKeyVault vault, CertificateStore store, TimeProvider time, string? caFile)
+    public static void AddAcme(IServiceCollection services, StateDatabase database, IKeyVault vault, CertificateStore store, TimeProvider time, string? caFile,
+        int httpPort, IPAddress bind)
     {
         var challenges = new Http01ChallengeStore();
         var http = AcmeHttp.CreateClient(caFile);
         services.AddSingleton(challenges);
         services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time));
-        services.AddSingleton<IRenewalAlerts, LoggedRenewalAlerts>();
+        // Port 80 is probed at the bound address when the listener binds one; else at the hostname's address or loopback.
+        var probe = bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any) ? null : bind;
+        services.AddSingleton(sp => new AcmePreflight(new SystemHostnameResolver(), new InterfaceAddresses(sp.GetRequiredService<SystemFacts>()),
+            challenges, http, httpPort, probe));
+        services.AddSingleton(sp => new EmailSettingsStore(database, vault, time));
+        services.AddSingleton<SmtpMailer>();
+        services.AddSingleton<AdminMail>();
+        services.AddSingleton<IRenewalAlerts, ServiceRenewalAlerts>();
         services.AddSingleton(sp => new RenewalScheduler(sp.GetRequiredService<AcmeService>(), sp.GetRequiredService<IRenewalAlerts>(), time));
         services.AddHostedService<RenewalHostedService>();
     }
@@ -50,6 +63,9 @@ internal static partial class AcmeHosting
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Renewal alert: {Text}")]
     public static partial void LogAlert(ILogger logger, string text);
 
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The renewal alert for {Hostname} could not be mailed: {Error}")]
+    public static partial void LogAlertNotMailed(ILogger logger, string hostname, string error);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "The renewal scheduler failed; it starts again in a minute")]
     public static partial void LogSchedulerFailed(ILogger logger, Exception exception);
 }
@@ -79,12 +95,10 @@ internal sealed class RenewalHostedService(RenewalScheduler scheduler, TimeProvi
     }
 }
 
-/// <summary>Renewal alerts into the service log (journal). Email delivery (MailKit, SMTP settings) is not built yet.</summary>
-internal sealed class LoggedRenewalAlerts(ILogger<LoggedRenewalAlerts> logger) : IRenewalAlerts
+/// <summary>This appliance's addresses from its interfaces, loopback included (a name may resolve to 127.0.0.1 on a lab box).</summary>
+internal sealed class InterfaceAddresses(SystemFacts facts) : ILocalAddresses
 {
-    public Task SendAsync(RenewalAlert alert, CancellationToken cancellationToken)
-    {
-        AcmeHosting.LogAlert(logger, RenewalScheduler.AlertText(alert));
-        return Task.CompletedTask;
-    }
+    public IReadOnlyList<IPAddress> Addresses() =>
+        facts.Interfaces(includeLoopback: true).SelectMany(i => i.Addresses)
+            .Select(a => IPAddress.TryParse(a.Address, out var ip) ? ip : null).OfType<IPAddress>().ToList();
 }

@@ -80,9 +80,8 @@ internal static partial class ApplianceServer
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.Always;
             antiforgery.SuppressXFrameOptionsHeader = true; // set below for every response
         });
-        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile);
-
         var bind = options.Bind ?? IPAddress.IPv6Any;
+        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -137,6 +136,7 @@ internal static partial class ApplianceServer
         ApiEndpoints.Map(app);
         UiEndpoints.Map(app);
         AcmeEndpoints.Map(app);
+        EmailEndpoints.Map(app);
 
         LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
         await app.RunAsync();

@@ -1,0 +1,78 @@
+using System.Text;
+using Appliance.Certificates.Storage;
+using Appliance.Certificates.Vault;
+using Appliance.Platform.Email;
+
+namespace Appliance.Email;
+
+/// <summary>
+/// The "email" module's table: one row of SMTP settings. The SMTP password is stored only sealed by the vault
+/// (bound to "smtp-password"), like private keys; it is never returned by the API.
+/// </summary>
+internal sealed class EmailSettingsStore
+{
+    public const string Module = "email";
+    private static readonly byte[] PasswordBinding = Encoding.UTF8.GetBytes("smtp-password");
+
+    internal static readonly IReadOnlyList<string> Migrations =
+    [
+        """
+        CREATE TABLE email_settings (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            enabled INTEGER NOT NULL,
+            server TEXT NOT NULL,
+            port INTEGER NOT NULL,
+            security TEXT NOT NULL,
+            username TEXT,
+            password_sealed BLOB,
+            sender TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            updated_at TEXT NOT NULL);
+        """,
+    ];
+
+    private readonly StateDatabase _database;
+    private readonly IKeyVault _vault;
+    private readonly TimeProvider _time;
+
+    public EmailSettingsStore(StateDatabase database, IKeyVault vault, TimeProvider time)
+    {
+        _database = database;
+        _vault = vault;
+        _time = time;
+        _database.Migrate(Module, Migrations);
+    }
+
+    /// <summary>The settings with the password unsealed; <see cref="SmtpSettings.Disabled"/> when none were saved.</summary>
+    public SmtpSettings Load()
+    {
+        using var connection = _database.Open();
+        using var command = StateDatabase.Command(connection, null,
+            "SELECT enabled, server, port, security, username, password_sealed, sender, recipients FROM email_settings WHERE id = 1");
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return SmtpSettings.Disabled;
+        var password = reader.IsDBNull(5) ? null : Encoding.UTF8.GetString(_vault.Open((byte[])reader.GetValue(5), PasswordBinding));
+        return new SmtpSettings(reader.GetInt64(0) != 0, reader.GetString(1), (int)reader.GetInt64(2),
+            SmtpSettings.ParseSecurity(reader.GetString(3)) ?? SmtpSecurity.StartTls,
+            reader.IsDBNull(4) ? null : reader.GetString(4), password, reader.GetString(6),
+            reader.GetString(7).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    public void Save(SmtpSettings settings)
+    {
+        using var connection = _database.Open();
+        using var command = StateDatabase.Command(connection, null, """
+            INSERT INTO email_settings (id, enabled, server, port, security, username, password_sealed, sender, recipients, updated_at)
+            VALUES (1, $enabled, $server, $port, $security, $user, $password, $sender, $recipients, $at)
+            ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, server = excluded.server, port = excluded.port,
+                security = excluded.security, username = excluded.username, password_sealed = excluded.password_sealed,
+                sender = excluded.sender, recipients = excluded.recipients, updated_at = excluded.updated_at
+            """,
+            ("$enabled", settings.Enabled ? 1 : 0), ("$server", settings.Server), ("$port", settings.Port),
+            ("$security", SmtpSettings.SecurityName(settings.Security)), ("$user", settings.Username),
+            ("$password", settings.Password is { Length: > 0 } password ? _vault.Seal(Encoding.UTF8.GetBytes(password), PasswordBinding) : null),
+            ("$sender", settings.Sender), ("$recipients", string.Join('\n', settings.Recipients)),
+            ("$at", _time.GetUtcNow().ToString("O")));
+        command.ExecuteNonQuery();
+    }
+}
