@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Makes the benchmark's certificates: a P-256 CA and N ECDSA P-256 leaves h00000.example.test ... sharing one key
 (the handshake cost is the same; one key keeps generation fast), as PEM files for nginx and bundles of 100 for the
 appliance's import API. Usage: make-certs.py OUT_DIR N"""

@@ -18,7 +18,7 @@ say() { printf '%s\n' "$*" >&2; }
 
 cc -O2 -o "$OUT/hsbench" "$SHARED/bench/hsbench.c" -lssl -lcrypto -lpthread
 for n in 1 "$N"; do
-  [ -f "$OUT/pki-$n/ca.crt" ] || { say "making $n certificates"; python3 "$ROOT/bench/make-certs.py" "$OUT/pki-$n" "$n"; }
+  [ -f "$OUT/pki-$n/ca.crt" ] || { say "making $n certificates"; /usr/bin/python3 "$ROOT/bench/make-certs.py" "$OUT/pki-$n" "$n"; }
 done
 
 PIDS=()
