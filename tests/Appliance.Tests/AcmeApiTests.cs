@@ -14,25 +14,17 @@ namespace Appliance.Tests;
 /// </summary>
 public sealed class AcmeApiTests : IAsyncLifetime
 {
-    private PebbleTls _tls = null!;
-    private DnsResponder _dns = null!;
-    private ApplianceProcess _appliance = null!;
-    private PebbleServer _pebble = null!;
+    private AcmeBox _box = null!;
+    private ApplianceProcess _appliance => _box.Appliance;
+    private PebbleServer _pebble => _box.Pebble;
+    private PebbleTls _tls => _box.Tls;
+    private DnsResponder _dns => _box.Dns;
 
-    public async ValueTask InitializeAsync()
-    {
-        _tls = new PebbleTls();
-        _dns = new DnsResponder();
-        _appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--acme-ca-file", _tls.CaPath);
-        _pebble = await PebbleServer.StartAsync(_tls, _appliance.HttpPort, _dns.Port, requireEab: true);
-    }
+    public async ValueTask InitializeAsync() => _box = await AcmeBox.StartAsync();
 
     public async ValueTask DisposeAsync()
     {
-        if (_pebble is not null) await _pebble.DisposeAsync();
-        if (_appliance is not null) await _appliance.DisposeAsync();
-        _dns?.Dispose();
-        _tls?.Dispose();
+        if (_box is not null) await _box.DisposeAsync();
     }
 
     private object Server(string hmacKey) => new
@@ -126,8 +118,7 @@ public sealed class AcmeApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
         var serverId = (await Json.ReadAsync(registered)).GetProperty("id").GetString();
         var directory = _pebble.DirectoryUrl;
-        await _pebble.DisposeAsync();
-        _pebble = null!;
+        await _box.StopPebbleAsync();
 
         var refused = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = "localhost", keyType = "ecdsa-p256" });
         Assert.Equal((HttpStatusCode)422, refused.StatusCode);

@@ -15,25 +15,17 @@ namespace Appliance.Ui.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class AcmePageTests(BrowserFixture browser) : IAsyncLifetime
 {
-    private PebbleTls _tls = null!;
-    private DnsResponder _dns = null!;
-    private ApplianceProcess _appliance = null!;
-    private PebbleServer _pebble = null!;
+    private AcmeBox _box = null!;
+    private ApplianceProcess _appliance => _box.Appliance;
+    private PebbleServer _pebble => _box.Pebble;
+    private PebbleTls _tls => _box.Tls;
+    private DnsResponder _dns => _box.Dns;
 
-    public async ValueTask InitializeAsync()
-    {
-        _tls = new PebbleTls();
-        _dns = new DnsResponder();
-        _appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--acme-ca-file", _tls.CaPath);
-        _pebble = await PebbleServer.StartAsync(_tls, _appliance.HttpPort, _dns.Port, requireEab: true);
-    }
+    public async ValueTask InitializeAsync() => _box = await AcmeBox.StartAsync();
 
     public async ValueTask DisposeAsync()
     {
-        if (_pebble is not null) await _pebble.DisposeAsync();
-        if (_appliance is not null) await _appliance.DisposeAsync();
-        _dns?.Dispose();
-        _tls?.Dispose();
+        if (_box is not null) await _box.DisposeAsync();
     }
 
     private static ILocator AutomatedRow(IPage page, string host) =>
