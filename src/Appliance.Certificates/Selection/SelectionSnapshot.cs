@@ -13,6 +13,9 @@ public sealed class SelectionEntry(StoredCertificate certificate, FrozenSet<IPAd
 {
     public StoredCertificate Certificate { get; } = certificate;
     public FrozenSet<IPAddress> BoundAddresses { get; } = boundAddresses;
+
+    /// <summary>Stable across snapshots while the certificate and its chain are unchanged: the host's TLS context cache key.</summary>
+    public string ContextKey { get; } = certificate.Id + "|" + string.Join(',', certificate.Chain);
 }
 
 /// <summary>
@@ -41,6 +44,9 @@ public sealed class SelectionSnapshot
     }
 
     public static readonly SelectionSnapshot Empty = Build([], DateTimeOffset.MinValue);
+
+    /// <summary>The factory certificate: the last resort, and the stand-in when a chosen certificate cannot serve.</summary>
+    public SelectionEntry? Factory => _factory;
 
     /// <summary>When it was built: "currently valid" is judged at this time (the host rebuilds periodically).</summary>
     public DateTimeOffset BuiltAt { get; }

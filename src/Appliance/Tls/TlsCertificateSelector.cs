@@ -50,7 +50,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
                 _byId = certificates.ToDictionary(c => c.Id);
                 _snapshot = snapshot;
                 // Drop contexts of certificates that left the store or whose chain changed.
-                var live = snapshot.Entries.Select(ContextKey).ToHashSet(StringComparer.Ordinal);
+                var live = snapshot.Entries.Select(e => e.ContextKey).ToHashSet(StringComparer.Ordinal);
                 foreach (var key in _contexts.Keys)
                     if (!live.Contains(key)) _contexts.TryRemove(key, out _);
             }
@@ -71,8 +71,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         if (context is null && selected is not null && selected.Value.Rule != SelectionRule.Factory)
         {
             // The chosen certificate's key cannot be opened (vault unavailable): fall back to the factory certificate.
-            var factory = snapshot.Select(null, IPAddress.None);
-            context = factory is null ? null : ContextOf(factory.Value.Entry);
+            context = snapshot.Factory is { } factory ? ContextOf(factory) : null;
         }
         return new SslServerAuthenticationOptions
         {
@@ -84,9 +83,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     }
 
     private SslStreamCertificateContext? ContextOf(SelectionEntry entry) =>
-        _contexts.GetOrAdd(ContextKey(entry), _ => new Lazy<SslStreamCertificateContext?>(() => CreateContext(entry))).Value;
-
-    private static string ContextKey(SelectionEntry entry) => entry.Certificate.Id + "|" + string.Join(',', entry.Certificate.Chain);
+        _contexts.GetOrAdd(entry.ContextKey, static (_, e) => new Lazy<SslStreamCertificateContext?>(() => e.Selector.CreateContext(e.Entry)), (Selector: this, Entry: entry)).Value;
 
     private SslStreamCertificateContext? CreateContext(SelectionEntry entry)
     {
