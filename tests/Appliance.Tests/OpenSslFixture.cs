@@ -7,13 +7,16 @@ namespace Appliance.Tests;
 /// </summary>
 public sealed class OpenSslFixture : IDisposable
 {
-    public OpenSslFixture()
+    public OpenSslFixture() : this("Test Root CA") { }
+
+    /// <summary>A PKI whose root has its own common name, for a test that must tell its root apart from the shared one.</summary>
+    public OpenSslFixture(string rootCommonName)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("appliance-pki-").FullName;
         File.WriteAllText(Path("ca.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
         Run("ecparam", "-name", "prime256v1", "-out", Path("p256.param"));
         Run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", Path("root.key"), "-out", Path("root.crt"),
-            "-days", "3650", "-subj", "/C=US/O=Test PKI/CN=Test Root CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+            "-days", "3650", "-subj", $"/C=US/O=Test PKI/CN={rootCommonName}", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
         Run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", Path("intermediate.key"), "-out", Path("intermediate.csr"), "-subj", "/C=US/O=Test PKI/CN=Test Intermediate CA");
         Run("x509", "-req", "-in", Path("intermediate.csr"), "-CA", Path("root.crt"), "-CAkey", Path("root.key"), "-CAcreateserial",
             "-out", Path("intermediate.crt"), "-days", "1825", "-extfile", Path("ca.ext"));

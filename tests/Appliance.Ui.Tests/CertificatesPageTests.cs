@@ -48,8 +48,9 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
     [Fact]
     public async Task TheChainWarningShowsUntilTheRootIsImportedAndThenTheCertificateCanBeTheDefault()
     {
-        using var ownPki = new OpenSslFixture(); // a root no other test imports
         var host = Unique("chain") + ".test.example";
+        var rootName = Unique("Root CA");
+        using var ownPki = new OpenSslFixture(rootName); // a root no other test imports, with a name no other row has
         ownPki.MakeLeaf("leaf", host, [host]);
         var page = await browser.LoggedInPageAsync();
 
@@ -63,7 +64,7 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         await ImportAsync(page, null, ownPki.Path("root.crt"));
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Imported 1 certificate");
         await Expect(Row(page, host)).Not.ToContainTextAsync(ChainWarning);
-        await Expect(Row(page, "Test Root CA")).ToContainTextAsync("Self-signed (root CA)");
+        await Expect(Row(page, rootName)).ToContainTextAsync("Self-signed (root CA)");
 
         await Row(page, host).GetByRole(AriaRole.Radio).CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Set Default" }).ClickAsync();
