@@ -50,7 +50,7 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
     {
         var host = Unique("chain") + ".test.example";
         var rootName = Unique("Root CA");
-        using var ownPki = new OpenSslFixture(rootName); // a root no other test imports, with a name no other row has
+        using var ownPki = OpenSslFixture.WithRootName(rootName); // a root no other test imports, with a name no other row has
         ownPki.MakeLeaf("leaf", host, [host]);
         var page = await browser.LoggedInPageAsync();
 

@@ -55,6 +55,15 @@ public sealed class PrivateKeyMaterial : IDisposable
     public override string ToString() => $"{Algorithm} {KeySize} private key"; // never the key itself
 }
 
+/// <summary>A certificate (DER) with its private key (PKCS#8 DER), for a TLS context; disposing zeroes the key.</summary>
+public sealed class ServingIdentity(byte[] certificate, byte[] pkcs8) : IDisposable
+{
+    public byte[] Certificate { get; } = certificate;
+    public byte[] Pkcs8 { get; } = pkcs8;
+    public void Dispose() => System.Security.Cryptography.CryptographicOperations.ZeroMemory(Pkcs8);
+    public override string ToString() => "TLS serving identity"; // never the key itself
+}
+
 /// <summary>Everything found in one file: certificates (DER, in file order) and private keys.</summary>
 public sealed record ParsedFile(string FileName, IReadOnlyList<X509Certificate2> Certificates, IReadOnlyList<PrivateKeyMaterial> Keys);
 

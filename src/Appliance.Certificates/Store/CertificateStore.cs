@@ -111,16 +111,22 @@ public sealed class CertificateStore
         ?? throw new CertificateStoreException(StoreFailure.NotFound, $"There is no certificate request with id '{id}'; it may have been deleted. Reload the list.");
 
     /// <summary>
-    /// The certificate with its private key attached, for TLS; null when it has no key or the vault cannot open it.
-    /// For the factory certificate with the vault closed: the in-memory stand-in (<see cref="StandInFactoryCertificate"/>).
+    /// What a TLS handshake signs with: the certificate's DER and its private key as PKCS#8 (zeroed when the
+    /// identity is disposed); the in-memory stand-in for the factory certificate while the vault is closed; null
+    /// when the certificate has no key here or the vault is closed.
     /// </summary>
-    public X509Certificate2? LoadWithPrivateKey(StoredCertificate certificate)
+    public ServingIdentity? OpenServingIdentity(StoredCertificate certificate)
     {
-        if (certificate.IsFactory && !_vault.IsOpen) return StandInFactoryCertificate(certificate);
+        if (certificate.IsFactory && !_vault.IsOpen)
+        {
+            using var standIn = StandInFactoryCertificate(certificate);
+            using var standInKey = standIn.GetECDsaPrivateKey()!;
+            return new ServingIdentity(standIn.RawData, standInKey.ExportPkcs8PrivateKey());
+        }
         if (certificate.KeyId is null || !_vault.IsOpen) return null;
         using var connection = _database.Open();
-        using var key = OpenKey(connection, null, certificate.KeyId);
-        return Attach(certificate.Certificate, key);
+        var key = OpenKey(connection, null, certificate.KeyId);
+        return new ServingIdentity(certificate.Certificate.RawData, key.Pkcs8);
     }
 
     // ---------------------------------------------------------------- import

@@ -10,7 +10,8 @@ using Appliance.Ui;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Appliance.Tls.OpenSsl;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Appliance.Hosting;
 
@@ -19,11 +20,15 @@ internal static partial class ApplianceServer
 {
     public const string AdminPasswordCredential = "appliance.admin-password";
     public const string AdminPasswordVariable = "APPLIANCE_ADMIN_PASSWORD";
+    private const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
     public static async Task<int> RunAsync(ServeOptions options)
     {
         // Keys live in this process's memory: no core dumps, no ptrace/proc-mem reads by same-user processes.
         Appliance.Tpm.SecureMemory.MakeProcessNonDumpable();
+        // Socket completions run on the epoll thread itself (read before the first socket is made); see UseSockets below.
+        if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
+            Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
         SQLitePCL.raw.SetProvider(new SQLitePCL.SQLite3Provider_sqlite3());
         Directory.CreateDirectory(options.StateDirectory);
         File.SetUnixFileMode(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -82,17 +87,21 @@ internal static partial class ApplianceServer
         });
         var bind = options.Bind ?? IPAddress.IPv6Any;
         AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind);
+        // Socket completions and request processing run inline on the socket threads (no hand-off per read);
+        // nothing on that path may block: /appliance requests hop to the thread pool first (SiteMiddleware).
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        builder.Services.AddSingleton<TlsTermination>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = ApiEndpoints.MaxJsonBytes;
-            var selector = kestrel.ApplicationServices.GetRequiredService<TlsCertificateSelector>();
-            kestrel.Listen(bind, options.HttpsPort, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+            var tls = kestrel.ApplicationServices.GetRequiredService<TlsTermination>();
+            kestrel.Listen(bind, options.HttpsPort, listen =>
             {
-                OnConnection = context => ValueTask.FromResult(selector.Options(context.ClientHelloInfo.ServerName,
-                    (context.Connection.LocalEndPoint as IPEndPoint)?.Address ?? IPAddress.None)),
-            }));
-            kestrel.Listen(bind, options.HttpPort);
+                listen.Protocols = HttpProtocols.Http1;
+                listen.Use(tls.Use);
+            });
+            kestrel.Listen(bind, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
 
         var app = builder.Build();

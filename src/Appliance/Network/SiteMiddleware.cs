@@ -28,6 +28,9 @@ internal sealed class SiteMiddleware(RequestDelegate next, AddressAccess access,
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
             }
+            // Requests run inline on the socket thread (ApplianceServer): /appliance work (SQLite, password
+            // hashing, imports) moves to the thread pool so it never holds up other connections' I/O.
+            await Task.Yield();
             await next(context);
             return;
         }

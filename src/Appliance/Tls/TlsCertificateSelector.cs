@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Security;
-using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using Appliance.Certificates.Selection;
 using Appliance.Certificates.Store;
+using Appliance.Tls.OpenSsl;
 
 namespace Appliance.Tls;
 
@@ -21,7 +19,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     private readonly CertificateStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<TlsCertificateSelector> _logger;
-    private readonly ConcurrentDictionary<string, Lazy<SslStreamCertificateContext?>> _contexts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<ServingContext?>> _contexts = new(StringComparer.Ordinal);
     private readonly ITimer _refresh;
     private readonly Lock _rebuildLock = new();
     private volatile SelectionSnapshot _snapshot = SelectionSnapshot.Empty;
@@ -51,8 +49,10 @@ internal sealed partial class TlsCertificateSelector : IDisposable
                 _snapshot = snapshot;
                 // Drop contexts of certificates that left the store or whose chain changed.
                 var live = snapshot.Entries.Select(e => e.ContextKey).ToHashSet(StringComparer.Ordinal);
+                // A connection that switched to a dropped context holds its own reference (SSL_set_SSL_CTX).
                 foreach (var key in _contexts.Keys)
-                    if (!live.Contains(key)) _contexts.TryRemove(key, out _);
+                    if (!live.Contains(key) && _contexts.TryRemove(key, out var dropped) && dropped.IsValueCreated)
+                        dropped.Value?.Dispose();
             }
             catch (Exception e)
             {
@@ -62,41 +62,36 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         }
     }
 
-    /// <summary>The handshake options for this connection; throws when nothing can serve (the handshake then fails).</summary>
-    public SslServerAuthenticationOptions Options(string? serverName, IPAddress localAddress)
+    /// <summary>
+    /// The native TLS context (leaf, intermediates and key) that answers this connection, by the snapshot's rules;
+    /// when the chosen certificate cannot serve (its key is not open), the factory certificate's; null when
+    /// nothing can serve (the handshake then fails). Contexts are made on first use and kept while the certificate
+    /// is unchanged: the handshake of a name already seen costs a dictionary lookup.
+    /// </summary>
+    public ServingContext? ContextFor(string? serverName, IPAddress localAddress)
     {
         var snapshot = _snapshot;
         var selected = snapshot.Select(serverName, localAddress);
         var context = selected is null ? null : ContextOf(selected.Value.Entry);
         if (context is null && selected is not null && selected.Value.Rule != SelectionRule.Factory)
-        {
-            // The chosen certificate's key cannot be opened (vault unavailable): fall back to the factory certificate.
             context = snapshot.Factory is { } factory ? ContextOf(factory) : null;
-        }
-        return new SslServerAuthenticationOptions
-        {
-            ServerCertificateContext = context ?? throw new AuthenticationException("No certificate can serve this connection: the factory certificate is unavailable."),
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            CipherSuitesPolicy = StrongSuites,
-            ApplicationProtocols = [SslApplicationProtocol.Http11],
-        };
+        return context;
     }
 
-    private SslStreamCertificateContext? ContextOf(SelectionEntry entry) =>
-        _contexts.GetOrAdd(entry.ContextKey, static (_, e) => new Lazy<SslStreamCertificateContext?>(() => e.Selector.CreateContext(e.Entry)), (Selector: this, Entry: entry)).Value;
+    private ServingContext? ContextOf(SelectionEntry entry) =>
+        _contexts.GetOrAdd(entry.ContextKey, static (_, e) => new Lazy<ServingContext?>(() => e.Selector.CreateContext(e.Entry)), (Selector: this, Entry: entry)).Value;
 
-    private SslStreamCertificateContext? CreateContext(SelectionEntry entry)
+    private ServingContext? CreateContext(SelectionEntry entry)
     {
         try
         {
-            // Not disposed: the context keeps using the certificate while it is cached.
-            var withKey = _store.LoadWithPrivateKey(entry.Certificate);
-            if (withKey is null) return null;
+            using var identity = _store.OpenServingIdentity(entry.Certificate);
+            if (identity is null) return null;
             var byId = _byId;
-            var intermediates = new X509Certificate2Collection(entry.Certificate.Chain.Skip(1)
+            var intermediates = entry.Certificate.Chain.Skip(1)
                 .Select(id => byId.TryGetValue(id, out var c) ? c : null).OfType<StoredCertificate>()
-                .Where(c => !c.Facts.IsSelfSigned).Select(c => c.Certificate).ToArray());
-            return SslStreamCertificateContext.Create(withKey, intermediates, offline: true);
+                .Where(c => !c.Facts.IsSelfSigned).Select(c => c.Certificate.RawData).ToList();
+            return ServingContext.Create(identity.Certificate, identity.Pkcs8, intermediates);
         }
         catch (Exception e)
         {
@@ -105,21 +100,12 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         }
     }
 
-    public void Dispose() => _refresh.Dispose();
-
-    /// <summary>TLS 1.3 suites and, for TLS 1.2, only ECDHE with AEAD (forward secrecy, no CBC, no RSA key exchange).</summary>
-    private static readonly CipherSuitesPolicy StrongSuites = new(
-    [
-        TlsCipherSuite.TLS_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    ]);
+    public void Dispose()
+    {
+        _refresh.Dispose();
+        foreach (var context in _contexts.Values)
+            if (context.IsValueCreated) context.Value?.Dispose();
+    }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Rebuilding the TLS certificate snapshot failed; the previous one stays in use")]
     private static partial void LogRebuildFailed(ILogger logger, Exception exception);

@@ -1,0 +1,127 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace Appliance.Tls.OpenSsl;
+
+/// <summary>
+/// One libssl SSL_CTX: either the dispatch context every connection starts in (protocol and suite settings,
+/// the SNI callback) or a certificate's context (the same settings plus leaf, intermediates and key), which
+/// the SNI callback switches the connection to. Disposing drops our reference; a connection switched to the
+/// context holds its own until it ends, so a context dropped by a snapshot change never breaks a handshake.
+/// </summary>
+internal sealed unsafe class ServingContext : SafeHandle
+{
+    /// <summary>TLS 1.3 suites; for TLS 1.2 only ECDHE key exchange with AEAD ciphers (forward secrecy, no CBC, no RSA key exchange).</summary>
+    internal const string Tls13Suites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
+    internal const string Tls12Ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:" +
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
+
+    private ServingContext(nint handle) : base(0, ownsHandle: true) => SetHandle(handle);
+
+    public override bool IsInvalid => handle == 0;
+
+    protected override bool ReleaseHandle()
+    {
+        LibSsl.SSL_CTX_free(handle);
+        return true;
+    }
+
+    /// <summary>A context with the appliance's TLS settings and no certificate.</summary>
+    public static ServingContext CreateBare()
+    {
+        var ctx = LibSsl.SSL_CTX_new(LibSsl.TLS_server_method());
+        if (ctx == 0) throw new CryptographicException("libssl could not make a TLS context: " + LibSsl.LastError());
+        var context = new ServingContext(ctx);
+        try
+        {
+            Check(LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlSetMinProtoVersion, LibSsl.Tls12Version, 0) == 1, "set TLS 1.2 as the oldest protocol");
+            Check(LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlSetMaxProtoVersion, LibSsl.Tls13Version, 0) == 1, "set TLS 1.3 as the newest protocol");
+            Check(LibSsl.SSL_CTX_set_cipher_list(ctx, Tls12Ciphers) == 1, "set the TLS 1.2 ciphers");
+            Check(LibSsl.SSL_CTX_set_ciphersuites(ctx, Tls13Suites) == 1, "set the TLS 1.3 suites");
+            LibSsl.SSL_CTX_set_options(ctx, LibSsl.OpCipherServerPreference | LibSsl.OpNoRenegotiation | LibSsl.OpNoTicket);
+            // Every handshake is a full one, as with the runtime's SslStream server default here: no server-side
+            // session cache to grow with the number of clients, no session tickets under keys held in memory.
+            LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlSetSessionCacheMode, 0, 0);
+            LibSsl.SSL_CTX_set_num_tickets(ctx, 0);
+            LibSsl.SSL_CTX_set_alpn_select_cb(ctx, (nint)(delegate* unmanaged<nint, byte**, byte*, byte*, uint, nint, int>)&SelectHttp11, 0);
+            return context;
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A certificate's context: leaf (DER), key (PKCS#8 DER) and the intermediates sent with it.</summary>
+    public static ServingContext Create(byte[] leaf, byte[] pkcs8, IReadOnlyList<byte[]> intermediates)
+    {
+        var context = CreateBare();
+        try
+        {
+            var ctx = context.handle;
+            var x509 = ParseCertificate(leaf);
+            try { Check(LibSsl.SSL_CTX_use_certificate(ctx, x509) == 1, "use the certificate"); }
+            finally { LibSsl.X509_free(x509); }
+            foreach (var der in intermediates)
+            {
+                var intermediate = ParseCertificate(der);
+                try { Check(LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlChainCert, 1, intermediate) == 1, "add an intermediate certificate to the chain"); }
+                finally { LibSsl.X509_free(intermediate); }
+            }
+            nint key;
+            fixed (byte* start = pkcs8)
+            {
+                var cursor = start;
+                key = LibSsl.d2i_AutoPrivateKey(0, &cursor, pkcs8.Length);
+            }
+            Check(key != 0, "read the private key");
+            try { Check(LibSsl.SSL_CTX_use_PrivateKey(ctx, key) == 1, "use the private key"); }
+            finally { LibSsl.EVP_PKEY_free(key); }
+            Check(LibSsl.SSL_CTX_check_private_key(ctx) == 1, "match the private key to the certificate");
+            return context;
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    private static nint ParseCertificate(byte[] der)
+    {
+        fixed (byte* start = der)
+        {
+            var cursor = start;
+            var x509 = LibSsl.d2i_X509(0, &cursor, der.Length);
+            Check(x509 != 0, "read a certificate");
+            return x509;
+        }
+    }
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok) throw new CryptographicException($"libssl could not {what}: {LibSsl.LastError()}");
+    }
+
+    /// <summary>"http/1.1" in ALPN wire form (length-prefixed), in native memory that never moves or goes away.</summary>
+    private static readonly byte* Http11 = MakeHttp11();
+
+    private static byte* MakeHttp11()
+    {
+        ReadOnlySpan<byte> wire = "\u0008http/1.1"u8;
+        var memory = (byte*)NativeMemory.Alloc((nuint)wire.Length);
+        wire.CopyTo(new Span<byte>(memory, wire.Length));
+        return memory;
+    }
+
+    /// <summary>ALPN: HTTP/1.1 when the client offers it; otherwise no ALPN answer (the client then speaks HTTP/1.1 anyway or leaves).</summary>
+    [UnmanagedCallersOnly]
+    private static int SelectHttp11(nint ssl, byte** output, byte* outputLength, byte* clientProtocols, uint clientLength, nint arg)
+    {
+        const int Negotiated = 1;
+        return LibSsl.SSL_select_next_proto(output, outputLength, Http11, 9, clientProtocols, clientLength) == Negotiated
+            ? LibSsl.TlsExtErrOk
+            : LibSsl.TlsExtErrNoAck;
+    }
+}

@@ -1,0 +1,399 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace Appliance.Tls.OpenSsl;
+
+/// <summary>
+/// TLS for the HTTPS listener, as Kestrel connection middleware over libssl: each connection starts in the
+/// dispatch context, whose SNI callback picks the certificate by the selection rules (server name and local
+/// address) and switches the connection to that certificate's SSL_CTX, made once and kept. The TLS records
+/// go through memory BIOs between Kestrel's socket pipes and the HTTP layer's pipes, so the sockets, the
+/// threads and HTTP stay Kestrel's; only the TLS state machine is libssl's own, one SSL_CTX per certificate
+/// as nginx keeps them (the runtime's SslStream shares one process-wide SSL_CTX cache that is emptied every
+/// 32 new contexts, so with many certificates nearly every handshake rebuilt one).
+/// </summary>
+internal sealed partial class TlsTermination : IDisposable
+{
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    private readonly TlsCertificateSelector _selector;
+    private readonly ILogger<TlsTermination> _logger;
+    private readonly ServingContext _dispatch;
+
+    public TlsTermination(TlsCertificateSelector selector, ILogger<TlsTermination> logger)
+    {
+        _selector = selector;
+        _logger = logger;
+        _dispatch = ServingContext.CreateBare();
+        unsafe
+        {
+            LibSsl.SSL_CTX_callback_ctrl(_dispatch.DangerousGetHandle(), LibSsl.CtrlSetTlsExtServerNameCallback,
+                (nint)(delegate* unmanaged<nint, int*, nint, int>)&OnServerName);
+        }
+    }
+
+    public void Dispose() => _dispatch.Dispose();
+
+    /// <summary>The handshake running on this thread: the SNI callback is called from inside SSL_do_handshake.</summary>
+    [ThreadStatic] private static TlsSession? t_handshaking;
+
+    public ConnectionDelegate Use(ConnectionDelegate next) => context => OnConnectionAsync(context, next);
+
+    private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
+    {
+        var local = (context.LocalEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        using var session = TlsSession.Create(_dispatch, _selector, local);
+        var timeout = context.Features.Get<IConnectionTimeoutFeature>();
+        timeout?.SetTimeout(HandshakeTimeout);
+        var transport = context.Transport;
+        string? failure;
+        try
+        {
+            failure = await session.HandshakeAsync(transport);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionAbortedException or ConnectionResetException)
+        {
+            failure = e.Message;
+        }
+        if (failure is not null)
+        {
+            LogHandshakeFailed(_logger, context.ConnectionId, context.RemoteEndPoint?.ToString(), failure);
+            return;
+        }
+        timeout?.CancelTimeout();
+
+        var feature = new TlsFeature(session);
+        context.Features.Set<ITlsConnectionFeature>(feature);
+        context.Features.Set<ITlsApplicationProtocolFeature>(feature);
+        var application = session.StartPumps(transport);
+        context.Transport = application;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Transport = transport;
+            await session.StopAsync(transport);
+        }
+    }
+
+    /// <summary>SNI callback: switch the connection to the chosen certificate's context.</summary>
+    [UnmanagedCallersOnly]
+    private static unsafe int OnServerName(nint ssl, int* alert, nint arg)
+    {
+        var session = t_handshaking;
+        if (session is null) { *alert = LibSsl.AlertInternalError; return LibSsl.TlsExtErrAlertFatal; }
+        try
+        {
+            var name = Marshal.PtrToStringUTF8(LibSsl.SSL_get_servername(ssl, LibSsl.TlsExtNameTypeHostName));
+            session.ServerName = name;
+            for (var attempt = 0; ; attempt++)
+            {
+                var context = session.Selector.ContextFor(name, session.LocalAddress);
+                if (context is null) { *alert = LibSsl.AlertInternalError; return LibSsl.TlsExtErrAlertFatal; }
+                var added = false;
+                try
+                {
+                    context.DangerousAddRef(ref added);
+                    LibSsl.SSL_set_SSL_CTX(ssl, context.DangerousGetHandle());
+                    return LibSsl.TlsExtErrOk;
+                }
+                catch (ObjectDisposedException) when (attempt == 0)
+                {
+                    // A snapshot change dropped that context just now: the next lookup finds its successor.
+                }
+                finally
+                {
+                    if (added) context.DangerousRelease();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            session.Failure = e.Message;
+            *alert = LibSsl.AlertInternalError;
+            return LibSsl.TlsExtErrAlertFatal;
+        }
+    }
+
+    /// <summary>One connection's libssl state and the two pumps between the socket pipes and the HTTP pipes.</summary>
+    private sealed class TlsSession : IDisposable
+    {
+        private const int RecordBuffer = 16 * 1024 + 512;
+        private static readonly PipeOptions ApplicationPipe = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024, useSynchronizationContext: false);
+        private readonly Lock _sync = new();
+        private nint _ssl;
+        private nint _readBio;
+        private nint _writeBio;
+        private bool _biosOwnedBySsl;
+        private Pipe? _input;
+        private Pipe? _output;
+        private Task _readPump = Task.CompletedTask;
+        private Task _writePump = Task.CompletedTask;
+
+        private TlsSession(TlsCertificateSelector selector, IPAddress localAddress)
+        {
+            Selector = selector;
+            LocalAddress = localAddress;
+        }
+
+        public TlsCertificateSelector Selector { get; }
+        public IPAddress LocalAddress { get; }
+        public string? ServerName { get; set; }
+        public string? Failure { get; set; }
+
+        public static TlsSession Create(ServingContext dispatch, TlsCertificateSelector selector, IPAddress localAddress)
+        {
+            var session = new TlsSession(selector, localAddress);
+            session._ssl = LibSsl.SSL_new(dispatch.DangerousGetHandle());
+            if (session._ssl == 0) throw new IOException("libssl could not start a TLS connection: " + LibSsl.LastError());
+            session._readBio = LibSsl.BIO_new(LibSsl.BIO_s_mem());
+            session._writeBio = LibSsl.BIO_new(LibSsl.BIO_s_mem());
+            if (session._readBio == 0 || session._writeBio == 0)
+            {
+                session.Dispose();
+                throw new IOException("libssl could not make the connection's buffers: " + LibSsl.LastError());
+            }
+            LibSsl.SSL_set_bio(session._ssl, session._readBio, session._writeBio);
+            session._biosOwnedBySsl = true;
+            LibSsl.SSL_set_accept_state(session._ssl);
+            return session;
+        }
+
+        public string Protocol => Marshal.PtrToStringUTF8(LibSsl.SSL_get_version(_ssl)) ?? "";
+
+        /// <summary>Runs the handshake over the socket pipes; null when done, else why it failed.</summary>
+        public async Task<string?> HandshakeAsync(IDuplexPipe transport)
+        {
+            while (true)
+            {
+                int result, error;
+                t_handshaking = this;
+                try
+                {
+                    result = LibSsl.SSL_do_handshake(_ssl);
+                    error = result == 1 ? 0 : LibSsl.SSL_get_error(_ssl, result);
+                }
+                finally
+                {
+                    t_handshaking = null;
+                }
+                var failure = error is 0 or LibSsl.ErrorWantRead ? null : Failure ?? DescribeFailure(error);
+                // Send what libssl wrote (server flight, or the alert that ends a failed handshake).
+                if (DrainTo(transport.Output))
+                {
+                    var flushed = await transport.Output.FlushAsync();
+                    if (flushed.IsCompleted) return failure ?? "the client closed the connection";
+                }
+                if (failure is not null) return failure;
+                if (result == 1) return null;
+
+                var read = await transport.Input.ReadAsync();
+                var buffer = read.Buffer;
+                if (buffer.IsEmpty && read.IsCompleted) return "the client closed the connection during the handshake";
+                Feed(buffer);
+                transport.Input.AdvanceTo(buffer.End);
+            }
+        }
+
+        private static string DescribeFailure(int error)
+        {
+            var detail = LibSsl.LastError();
+            return error == LibSsl.ErrorSyscall ? "the connection ended during the handshake" : detail;
+        }
+
+        /// <summary>Starts the pumps; returns the plaintext pipe pair the HTTP layer reads and writes.</summary>
+        public IDuplexPipe StartPumps(IDuplexPipe transport)
+        {
+            _input = new Pipe(ApplicationPipe);
+            _output = new Pipe(ApplicationPipe);
+            _readPump = ReadPumpAsync(transport);
+            _writePump = WritePumpAsync(transport);
+            return new DuplexPipe(_input.Reader, _output.Writer);
+        }
+
+        /// <summary>After the HTTP layer is done: flush its last bytes and close_notify, then stop reading.</summary>
+        public async Task StopAsync(IDuplexPipe transport)
+        {
+            if (_output is null || _input is null) return;
+            await _output.Writer.CompleteAsync();
+            try { await _writePump; } catch (Exception) { /* the peer went away; nothing left to send */ }
+            await _input.Reader.CompleteAsync(); // releases a read pump waiting for the HTTP layer to read
+            transport.Input.CancelPendingRead();
+            try { await _readPump; } catch (Exception) { /* likewise */ }
+        }
+
+        /// <summary>Socket → libssl → plaintext pipe, until the client closes or sends close_notify.</summary>
+        private async Task ReadPumpAsync(IDuplexPipe transport)
+        {
+            var writer = _input!.Writer;
+            Exception? error = null;
+            try
+            {
+                var ended = false;
+                while (true)
+                {
+                    // First round: records that came in with the client's last handshake message are already fed.
+                    bool closed, wrote;
+                    lock (_sync)
+                    {
+                        closed = Decrypt(writer);
+                        wrote = LibSsl.BIO_ctrl_pending(_writeBio) > 0;
+                    }
+                    // libssl answered something on its own (a key update, an alert): the write pump sends it.
+                    if (wrote) _output!.Reader.CancelPendingRead();
+                    var flushed = await writer.FlushAsync();
+                    if (closed || ended || flushed.IsCompleted) break;
+
+                    var read = await transport.Input.ReadAsync();
+                    if (read.IsCanceled) break;
+                    var buffer = read.Buffer;
+                    lock (_sync) Feed(buffer);
+                    transport.Input.AdvanceTo(buffer.End);
+                    ended = read.IsCompleted;
+                }
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+            await writer.CompleteAsync(error);
+        }
+
+        /// <summary>Decrypts every complete record fed so far into the pipe; true when the client sent close_notify or TLS failed.</summary>
+        private unsafe bool Decrypt(PipeWriter writer)
+        {
+            while (true)
+            {
+                var span = writer.GetSpan(RecordBuffer);
+                int ok;
+                nuint count;
+                fixed (byte* target = span) ok = LibSsl.SSL_read_ex(_ssl, target, (nuint)span.Length, out count);
+                if (ok == 1)
+                {
+                    writer.Advance((int)count);
+                    continue;
+                }
+                var error = LibSsl.SSL_get_error(_ssl, ok);
+                if (error == LibSsl.ErrorWantRead) return false;
+                if (error != LibSsl.ErrorZeroReturn) throw new IOException("TLS failed: " + LibSsl.LastError());
+                return true;
+            }
+        }
+
+        /// <summary>Plaintext pipe → libssl → socket, until the HTTP layer completes; then close_notify.</summary>
+        private async Task WritePumpAsync(IDuplexPipe transport)
+        {
+            var reader = _output!.Reader;
+            try
+            {
+                while (true)
+                {
+                    var read = await reader.ReadAsync();
+                    var buffer = read.Buffer;
+                    lock (_sync)
+                    {
+                        foreach (var segment in buffer) Encrypt(segment.Span);
+                        DrainTo(transport.Output);
+                    }
+                    reader.AdvanceTo(buffer.End);
+                    var flushed = await transport.Output.FlushAsync();
+                    if (flushed.IsCompleted) break;
+                    if (read.IsCompleted)
+                    {
+                        lock (_sync)
+                        {
+                            LibSsl.SSL_shutdown(_ssl);
+                            LibSsl.ERR_clear_error();
+                            DrainTo(transport.Output);
+                        }
+                        await transport.Output.FlushAsync();
+                        break;
+                    }
+                }
+            }
+            finally
+            {
+                await reader.CompleteAsync();
+            }
+        }
+
+        private unsafe void Encrypt(ReadOnlySpan<byte> plaintext)
+        {
+            while (!plaintext.IsEmpty)
+            {
+                nuint written;
+                int ok;
+                fixed (byte* source = plaintext) ok = LibSsl.SSL_write_ex(_ssl, source, (nuint)plaintext.Length, out written);
+                if (ok != 1) throw new IOException("TLS failed: " + LibSsl.LastError());
+                plaintext = plaintext[(int)written..];
+            }
+        }
+
+        /// <summary>Hands received TLS bytes to libssl (a memory BIO takes all of them).</summary>
+        private unsafe void Feed(in System.Buffers.ReadOnlySequence<byte> buffer)
+        {
+            foreach (var segment in buffer)
+            {
+                fixed (byte* source = segment.Span)
+                    if (LibSsl.BIO_write(_readBio, source, segment.Length) != segment.Length)
+                        throw new IOException("libssl refused received bytes: " + LibSsl.LastError());
+            }
+        }
+
+        /// <summary>Moves what libssl wrote into the socket pipe; true when there was anything.</summary>
+        private unsafe bool DrainTo(PipeWriter output)
+        {
+            var any = false;
+            nuint pending;
+            while ((pending = LibSsl.BIO_ctrl_pending(_writeBio)) > 0)
+            {
+                var span = output.GetSpan((int)Math.Min(pending, 64 * 1024));
+                int count;
+                fixed (byte* target = span) count = LibSsl.BIO_read(_writeBio, target, span.Length);
+                if (count <= 0) break;
+                output.Advance(count);
+                any = true;
+            }
+            return any;
+        }
+
+        public void Dispose()
+        {
+            if (!_biosOwnedBySsl)
+            {
+                if (_readBio != 0) LibSsl.BIO_free(_readBio);
+                if (_writeBio != 0) LibSsl.BIO_free(_writeBio);
+            }
+            if (_ssl != 0) LibSsl.SSL_free(_ssl); // with the BIOs it owns
+            _ssl = _readBio = _writeBio = 0;
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>Marks the connection as HTTPS for the HTTP layer (scheme, secure cookies, HSTS).</summary>
+    private sealed class TlsFeature(TlsSession session) : ITlsConnectionFeature, ITlsApplicationProtocolFeature
+    {
+        public X509Certificate2? ClientCertificate { get; set; }
+        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult<X509Certificate2?>(null);
+        private static readonly ReadOnlyMemory<byte> Http11 = "http/1.1"u8.ToArray();
+        public ReadOnlyMemory<byte> ApplicationProtocol => Http11;
+        /// <summary>The negotiated protocol ("TLSv1.3"), for diagnostics.</summary>
+        public string Protocol { get; } = session.Protocol;
+    }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "TLS handshake {ConnectionId} from {Remote} failed: {Reason}")]
+    private static partial void LogHandshakeFailed(ILogger logger, string connectionId, string? remote, string reason);
+}
