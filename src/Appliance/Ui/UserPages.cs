@@ -52,7 +52,7 @@ internal static class UserPages
             }
             catch (AccountException e)
             {
-                return UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(e.Message))), e.Status);
+                return Refused(context, frame, accounts, e);
             }
         }).Audited("Remove an admin");
 
@@ -71,7 +71,7 @@ internal static class UserPages
             }
             catch (AccountException e)
             {
-                return UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(e.Message))), e.Status);
+                return Refused(context, frame, accounts, e);
             }
         }).Audited("Reset an admin's password");
 
@@ -90,7 +90,7 @@ internal static class UserPages
             }
             catch (AccountException e)
             {
-                return UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(e.Message))), e.Status);
+                return Refused(context, frame, accounts, e);
             }
         }).Audited("Create an API token");
 
@@ -103,6 +103,10 @@ internal static class UserPages
             return frame.Redirect(context, Users, Notice.Ok($"The API token '{name}' is revoked; scripts using it are refused from now on."));
         }).Audited("Revoke an API token");
     }
+
+    /// <summary>The Users page again with the refusal in words; nothing was changed.</summary>
+    private static IResult Refused(HttpContext context, PageFrame frame, AccountStore accounts, AccountException e) =>
+        UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(e.Message))), e.Status);
 
     private static UsersPage Model(HttpContext context, PageFrame frame, AccountStore accounts, Notice? notice)
     {
