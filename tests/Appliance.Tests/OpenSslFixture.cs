@@ -10,7 +10,8 @@ public sealed class OpenSslFixture : IDisposable
     public OpenSslFixture() : this("Test Root CA") { }
 
     /// <summary>A PKI whose root has its own common name, for a test that must tell its root apart from the shared one.</summary>
-    public OpenSslFixture(string rootCommonName)
+    // Internal: xUnit refuses a collection fixture with more than one public constructor.
+    internal OpenSslFixture(string rootCommonName)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("appliance-pki-").FullName;
         File.WriteAllText(Path("ca.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
