@@ -105,7 +105,7 @@ public sealed class AccessTests(BrowserFixture browser)
 
         // Still signed in (the sign-out form was refused too), and the refusals are in the audit log.
         await page.GotoAsync("/appliance/audit");
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Audit log" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Audit log", Exact = true })).ToBeVisibleAsync();
         await Expect(page.Locator("#audit-log tbody tr").Filter(new() { HasText = "Remove an admin" })
             .Filter(new() { HasText = "anti-forgery token is missing" }).First).ToContainTextAsync("refused (400)");
         await page.Context.CloseAsync();
