@@ -3,7 +3,7 @@ using Appliance.Certificates.Storage;
 
 namespace Appliance.Audit;
 
-/// <summary>One recorded change: who (null when nobody was signed in), from which address, what, and how it ended.</summary>
+/// <summary>One recorded change: who (null when nobody was signed in), from which address, what, and how it ended. Public: the Audit log page's slice model carries it.</summary>
 public sealed record AuditEntry(
     long Id, DateTimeOffset At, string? Username, string Address, string Method, string Path, int Status, string Outcome, string Action, string? Detail);
 
