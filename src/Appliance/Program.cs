@@ -1,10 +1,26 @@
 using Appliance.Hosting;
 
-// The `appliance` command: `serve` runs the service; `--version` prints the firmware version.
+// The `appliance` command: `serve` runs the service; `routes` prints its route table; `--version` prints the firmware version.
 if (args is ["--version"] or ["version"])
 {
     Console.WriteLine(ApplianceVersion.Text);
     return 0;
+}
+if (args is ["routes"])
+{
+    // The route table needs the composed service: compose it once on a throw-away state directory.
+    var scratch = Directory.CreateTempSubdirectory("appliance-routes-");
+    try
+    {
+        return await ApplianceServer.RunAsync(new ServeOptions(scratch.FullName, System.Net.IPAddress.Loopback, 8443, 8080, "software", null, [])
+        {
+            RoutesOnly = true,
+        });
+    }
+    finally
+    {
+        scratch.Delete(recursive: true);
+    }
 }
 if (args.Length == 0 || args[0] != "serve")
 {

@@ -42,6 +42,31 @@ public sealed class ApplianceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// <c>appliance routes</c>: every endpoint of the service as (method, pattern, audit action or "-"), the method "*"
+    /// for a fallback route. Read from the binary's own endpoint data source, so no route is missed.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Method, string Pattern, string Audit)>> RoutesAsync()
+    {
+        var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("routes");
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"appliance routes exited with {process.ExitCode}:\n{await output}{await errors}");
+        return (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => line.Contains('\t'))
+            .Select(line =>
+            {
+                var tab = line.Split('\t');
+                var space = tab[0].IndexOf(' ');
+                return (tab[0][..space], tab[0][(space + 1)..], tab.Length > 1 ? tab[1] : "-");
+            })
+            .ToList();
+    }
+
     public static Task<ApplianceProcess> StartAsync(string? stateDirectory = null, string? adminPassword = AdminPassword, params string[] extraArgs) =>
         StartWithEnvironmentAsync(new Dictionary<string, string>(), stateDirectory, adminPassword, extraArgs);
 
@@ -108,10 +133,10 @@ public sealed class ApplianceProcess : IAsyncDisposable
         return new HttpClient(handler) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public async Task<HttpClient> LoginAsync(string password = AdminPassword)
+    public async Task<HttpClient> LoginAsync(string password = AdminPassword, string username = "admin")
     {
         var client = Client();
-        var response = await client.PostAsJsonAsync("session", new { username = "admin", password });
+        var response = await client.PostAsJsonAsync("session", new { username, password });
         if (response.StatusCode != HttpStatusCode.OK)
             throw new InvalidOperationException($"Login failed with {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return client;

@@ -8,52 +8,107 @@ namespace Appliance.Ui.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class AccessTests(BrowserFixture browser)
 {
-    public static TheoryData<string, string> Pages => new()
-    {
-        { "GET", "/appliance/" },
-        { "GET", "/appliance/status" },
-        { "GET", "/appliance/networking" },
-        { "GET", "/appliance/security/certificates" },
-        { "GET", "/appliance/security/certificates/new" },
-        { "GET", "/appliance/security/certificates/import" },
-        { "GET", "/appliance/security/certificates/export?id=0123456789abcdef" },
-        { "GET", "/appliance/security/certificates/delete?id=0123456789abcdef" },
-        { "GET", "/appliance/security/requests/0123456789abcdef" },
-        { "GET", "/appliance/security/requests/delete?id=0123456789abcdef" },
-        { "GET", "/appliance/users" },
-        { "GET", "/appliance/password" },
-        { "GET", "/appliance/email" },
-        { "GET", "/appliance/audit" },
-        { "GET", "/appliance/no-such-page" },
-        { "POST", "/appliance/security/certificates" },
-        { "POST", "/appliance/security/certificates/import" },
-        { "POST", "/appliance/security/certificates/new" },
-        { "POST", "/appliance/security/certificates/export" },
-        { "POST", "/appliance/security/certificates/delete" },
-        { "POST", "/appliance/security/requests" },
-        { "POST", "/appliance/security/requests/delete" },
-        { "POST", "/appliance/users/tokens" },
-        { "POST", "/appliance/users/tokens/0123456789abcdef/revoke" },
-        { "POST", "/appliance/password" },
-        { "POST", "/appliance/networking" },
-        { "GET", "/appliance/security/acme/servers/new?type=custom" },
-        { "POST", "/appliance/security/acme/servers/new" },
-        { "POST", "/appliance/security/acme/servers/delete" },
-        { "POST", "/appliance/security/acme/certificates" },
-        { "POST", "/appliance/security/acme/certificates/renew" },
-        { "POST", "/appliance/security/acme/certificates/delete" },
-    };
+    /// <summary>The only routes served without a signed-in admin: the login page and form, the stylesheet, and API login.</summary>
+    private static readonly string[] Anonymous =
+    [
+        "GET /appliance/login", "POST /appliance/login", "GET /appliance/static/appliance.css", "POST /appliance/api/v1/session",
+    ];
 
-    [Theory]
-    [MemberData(nameof(Pages))]
-    public async Task EveryPageRedirectsToTheLoginPageWithoutASession(string method, string path)
+    /// <summary>A request path for a route pattern: every parameter (and catch-all) filled with a value that names nothing.</summary>
+    private static string PathOf(string pattern) => Regex.Replace(pattern, "\\{[^}]+\\}", "0123456789abcdef");
+
+    private static IEnumerable<string> Methods(string method) => method == "*" ? ["GET", "POST"] : [method];
+
+    private static bool Changes(string method) => method is "POST" or "PUT" or "PATCH" or "DELETE";
+
+    [Fact]
+    public async Task EveryRouteOfTheServiceNeedsASignedInAdminExceptLogin()
+    {
+        var routes = await ApplianceProcess.RoutesAsync();
+        Assert.Contains(routes, r => r is { Method: "GET", Pattern: "/appliance/email" });
+        Assert.Contains(routes, r => r is { Method: "DELETE", Pattern: "/appliance/api/v1/users/{username}" });
+        Assert.True(routes.Count > 60, $"only {routes.Count} routes listed");
+        var failures = new List<string>();
+        var anonymousSeen = new List<string>();
+        using var client = browser.Appliance.Client();
+        foreach (var (pattern, method) in routes.SelectMany(r => Methods(r.Method).Select(m => (r.Pattern, m))).Distinct())
+        {
+            var route = $"{method} {pattern}";
+            if (!pattern.StartsWith("/appliance/", StringComparison.Ordinal))
+            {
+                failures.Add($"{route}: outside /appliance, where no sign-in is asked");
+                continue;
+            }
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(browser.Appliance.BaseUri, PathOf(pattern)));
+            var api = pattern.StartsWith("/appliance/api/", StringComparison.Ordinal);
+            if (Changes(method))
+                request.Content = api ? new StringContent("{}", System.Text.Encoding.UTF8, "application/json") : new FormUrlEncodedContent([new("id", "0123456789abcdef")]);
+            var response = await client.SendAsync(request);
+            var status = (int)response.StatusCode;
+            var location = response.Headers.Location?.OriginalString ?? "";
+            if (Anonymous.Contains(route))
+            {
+                anonymousSeen.Add(route);
+                continue;
+            }
+            if (api && (status != 401 || response.Content.Headers.ContentType?.MediaType != "application/problem+json"))
+                failures.Add($"{route}: {status} without a session, not 401 problem+json");
+            if (!api && (status != 302 || !location.StartsWith("/appliance/login", StringComparison.Ordinal)))
+                failures.Add($"{route}: {status} {location} without a session, not a redirect to the login page");
+        }
+        Assert.Empty(failures);
+        Assert.Equal(Anonymous.Order(), anonymousSeen.Distinct().Order());
+    }
+
+    [Fact]
+    public async Task TheAnonymousRoutesServeOnlyLoggingIn()
     {
         using var client = browser.Appliance.Client();
-        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(browser.Appliance.BaseUri, path));
-        if (method == "POST") request.Content = new FormUrlEncodedContent([new("id", "0123456789abcdef")]);
-        var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        Assert.StartsWith("/appliance/login", response.Headers.Location?.OriginalString);
+        var root = new Uri(browser.Appliance.BaseUri, "/");
+        var login = await client.GetAsync(new Uri(root, "/appliance/login"));
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        Assert.Contains("Log in to /appliance", await login.Content.ReadAsStringAsync());
+        var post = await client.PostAsync(new Uri(root, "/appliance/login"), new FormUrlEncodedContent([new("username", "admin"), new("password", ApplianceProcess.AdminPassword)]));
+        Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode); // no anti-forgery token: no session
+        Assert.Empty(post.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies.Where(c => c.StartsWith("appliance_session=", StringComparison.Ordinal) && !c.StartsWith("appliance_session=;", StringComparison.Ordinal)) : []);
+        var css = await client.GetAsync(new Uri(root, "/appliance/static/appliance.css"));
+        Assert.Equal("text/css", css.Content.Headers.ContentType?.MediaType);
+        var session = await client.PostAsync("session", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, session.StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryStateChangingPageRouteRefusesAFormWithoutItsAntiForgeryTokenAndIsAudited()
+    {
+        var routes = await ApplianceProcess.RoutesAsync();
+        var changing = routes.Where(r => Changes(r.Method)).ToList();
+        Assert.NotEmpty(changing);
+        // Every state-changing route says in words what it does, for the audit log.
+        Assert.Empty(changing.Where(r => r.Audit == "-").Select(r => $"{r.Method} {r.Pattern}"));
+
+        var page = await browser.LoggedInPageAsync();
+        var failures = new List<string>();
+        var pages = routes.Where(r => !r.Pattern.StartsWith("/appliance/api/", StringComparison.Ordinal))
+            .SelectMany(r => Methods(r.Method).Where(Changes).Select(m => (Method: m, r.Pattern))).Distinct().ToList();
+        Assert.Contains(pages, r => r.Pattern == "/appliance/email");
+        foreach (var (method, pattern) in pages)
+        {
+            var form = page.APIRequest.CreateFormData();
+            form.Set("id", "0123456789abcdef");
+            form.Set("username", "admin");
+            form.Set("name", "forged");
+            var response = await page.APIRequest.FetchAsync(PathOf(pattern), new() { Method = method, Form = form, MaxRedirects = 0 });
+            if (response.Status != 400 || !(await response.TextAsync()).Contains("anti-forgery token is missing or invalid", StringComparison.Ordinal))
+                failures.Add($"{method} {pattern}: {response.Status} without the anti-forgery token");
+        }
+        Assert.Empty(failures);
+
+        // Still signed in (the sign-out form was refused too), and the refusals are in the audit log.
+        await page.GotoAsync("/appliance/audit");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Audit log", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.Locator("#audit-log tbody tr").Filter(new() { HasText = "Remove an admin" })
+            .Filter(new() { HasText = "anti-forgery token is missing" }).First).ToContainTextAsync("refused (400)");
+        await page.Context.CloseAsync();
     }
 
     [Fact]

@@ -53,10 +53,10 @@ public sealed class BrowserFixture : IAsyncLifetime
         return page;
     }
 
-    public static async Task LogInAsync(IPage page, string password)
+    public static async Task LogInAsync(IPage page, string password, string username = "admin")
     {
         await page.GotoAsync("/appliance/login");
-        await page.GetByLabel("Username").FillAsync("admin");
+        await page.GetByLabel("Username").FillAsync(username);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
     }

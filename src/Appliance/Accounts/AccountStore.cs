@@ -8,6 +8,9 @@ namespace Appliance.Accounts;
 
 internal sealed record Account(long Id, string Username, bool MustChangePassword);
 
+/// <summary>An admin as listed on Users: whether they still hold a one-time password, and how many sessions are open.</summary>
+internal sealed record AdminAccount(long Id, string Username, bool MustChangePassword, DateTimeOffset CreatedAt, int Sessions);
+
 internal sealed record ApiToken(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
 internal sealed class AccountException(int status, string message) : Exception(message)
@@ -84,6 +87,85 @@ internal sealed class AccountStore
         command.Parameters.AddWithValue("$t", Now());
         command.ExecuteNonQuery();
     }
+
+    public IReadOnlyList<AdminAccount> ListAccounts()
+    {
+        var now = _time.GetUtcNow();
+        using var connection = _database.Open();
+        using var command = StateDatabase.Command(connection, null, """
+            SELECT u.id, u.username, u.must_change_password, u.created_at,
+                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.last_seen_at > $idle AND s.created_at > $absolute)
+            FROM users u ORDER BY u.username COLLATE NOCASE
+            """,
+            ("$idle", (now - IdleTimeout).ToString("O", CultureInfo.InvariantCulture)),
+            ("$absolute", (now - AbsoluteTimeout).ToString("O", CultureInfo.InvariantCulture)));
+        using var reader = command.ExecuteReader();
+        var accounts = new List<AdminAccount>();
+        while (reader.Read())
+            accounts.Add(new AdminAccount(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0,
+                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture), (int)reader.GetInt64(4)));
+        return accounts;
+    }
+
+    /// <summary>
+    /// Adds an admin with an initial password chosen by the admin adding them; like the first one-time password it
+    /// must be changed at the first login.
+    /// </summary>
+    public AdminAccount AddAdmin(string username, string password)
+    {
+        username = username.Trim();
+        if (username.Length is 0 or > 64 || !username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@'))
+            throw new AccountException(400, $"The username '{username}' cannot be used: use 1 to 64 letters, digits, '.', '-', '_' or '@'.");
+        ValidateNewPassword(password, initial: true);
+        if (ListAccounts().Any(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase)))
+            throw new AccountException(409, $"There is already an admin '{username}'; choose another username.");
+        CreateAccount(username, password, mustChangePassword: true);
+        return ListAccounts().Single(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// Removes an admin with their sessions and API tokens. The last admin is never removed (nobody could log in
+    /// again); removing yourself is allowed while another admin is left, and ends your session.
+    /// </summary>
+    public AdminAccount RemoveAdmin(Account actor, string username)
+    {
+        var accounts = ListAccounts();
+        var target = Find(accounts, username);
+        if (accounts.Count == 1)
+            throw new AccountException(409, target.Id == actor.Id
+                ? $"You are the only admin: '{target.Username}' cannot be removed. Add another admin first if someone else should manage the appliance."
+                : $"'{target.Username}' is the only admin and cannot be removed.");
+        using var connection = _database.Open();
+        using var command = StateDatabase.Command(connection, null, "DELETE FROM users WHERE id = $id", ("$id", target.Id));
+        command.ExecuteNonQuery();
+        return target;
+    }
+
+    /// <summary>
+    /// Gives an admin a new random one-time password (returned once, to be handed over) that must be changed at the
+    /// next login; their open sessions end. Your own password is changed on Change password instead.
+    /// </summary>
+    public (AdminAccount Account, string OneTimePassword) ResetPassword(Account actor, string username)
+    {
+        var target = Find(ListAccounts(), username);
+        if (target.Id == actor.Id)
+            throw new AccountException(409, "You cannot reset your own password here: use Change password, which asks for your current one.");
+        var oneTime = NewOneTimePassword();
+        using var connection = _database.Open();
+        using var transaction = connection.BeginTransaction();
+        using (var update = StateDatabase.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 1 WHERE id = $id",
+            ("$p", PasswordHasher.Hash(oneTime)), ("$id", target.Id)))
+            update.ExecuteNonQuery();
+        using (var sessions = StateDatabase.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id", ("$id", target.Id)))
+            sessions.ExecuteNonQuery();
+        transaction.Commit();
+        lock (_failuresLock) _failures.Remove(target.Username);
+        return (target with { MustChangePassword = true, Sessions = 0 }, oneTime);
+    }
+
+    private static AdminAccount Find(IReadOnlyList<AdminAccount> accounts, string username) =>
+        accounts.FirstOrDefault(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase))
+        ?? throw new AccountException(404, $"There is no admin '{username}'; it may have been removed already.");
 
     /// <summary>Checks the password and opens a session; returns the session secret (for the cookie).</summary>
     public (Account Account, string SessionSecret) Login(string username, string password)
@@ -197,10 +279,10 @@ internal sealed class AccountStore
         update.ExecuteNonQuery();
     }
 
-    public static void ValidateNewPassword(string password, string? previous = null)
+    public static void ValidateNewPassword(string password, string? previous = null, bool initial = false)
     {
         if (password.Length < MinPasswordLength)
-            throw new AccountException(400, $"The new password has {password.Length} characters; use at least {MinPasswordLength}.");
+            throw new AccountException(400, $"The {(initial ? "initial" : "new")} password has {password.Length} characters; use at least {MinPasswordLength}.");
         if (previous is not null && password == previous)
             throw new AccountException(400, "The new password is the same as the current one; choose a different password.");
     }

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Appliance.Acme;
 using Appliance.Acme.Preflight;
 using Appliance.Acme.Renewal;
+using Appliance.Audit;
 
 namespace Appliance.Api;
 
@@ -101,20 +102,24 @@ internal static class AcmeEndpoints
             var server = await service.RegisterServerAsync(
                 new AcmeServerSpec(body.Type, body.DirectoryUrl, body.Website, body.TermsOfService, body.Email, body.EabKeyId, body.EabHmacKey),
                 context.RequestAborted);
+            AuditTrail.Done(context, AcmeAudit.Registered(server));
             return Results.Json(AcmeServerDto.From(server), AcmeApiJson.Default.AcmeServerDto, statusCode: 201);
-        });
+        }).Audited("Register an ACME server");
 
         acme.MapPost("/servers/{id}/rollover", async (string id, HttpContext context, AcmeService service) =>
         {
             await service.RolloverAccountKeyAsync(id, context.RequestAborted);
+            AuditTrail.Done(context, $"Rolled over the account key at the ACME server {service.GetServer(id).DirectoryUrl}");
             return Results.NoContent();
-        });
+        }).Audited("Roll over an ACME account key");
 
-        acme.MapDelete("/servers/{id}", (string id, AcmeService service) =>
+        acme.MapDelete("/servers/{id}", (string id, HttpContext context, AcmeService service) =>
         {
+            var server = service.GetServer(id);
             service.DeleteServer(id);
+            AuditTrail.Done(context, AcmeAudit.DeletedServer(server));
             return Results.NoContent();
-        });
+        }).Audited("Delete an ACME server");
 
         acme.MapGet("/certificates", (AcmeService service, RenewalScheduler scheduler) =>
             Results.Json(service.ListCertificates().Select(c => AutomatedCertificateDto.From(c, scheduler.IsRunning(c.Id))).ToList(),
@@ -137,23 +142,38 @@ internal static class AcmeEndpoints
                     AcmeApiJson.Default.PreflightProblemDto, contentType: "application/problem+json", statusCode: 422);
             var certificate = service.RequestCertificate(body.ServerId, body.Hostname, body.KeyType, body.Profile);
             scheduler.Trigger();
+            AuditTrail.Done(context, AcmeAudit.Requested(certificate));
             return Results.Json(AutomatedCertificateDto.From(certificate, false) with { Warnings = checks },
                 AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 201);
-        });
+        }).Audited("Request an automated certificate");
 
-        acme.MapDelete("/certificates/{id}", (string id, AcmeService service, RenewalScheduler scheduler) =>
+        acme.MapDelete("/certificates/{id}", (string id, HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
         {
             if (scheduler.IsRunning(id))
                 return ApiEndpoints.Problem(409, "The certificate is being ordered right now; delete it when the order has finished.");
+            var certificate = service.GetCertificate(id);
             service.DeleteCertificate(id);
+            AuditTrail.Done(context, AcmeAudit.DeletedCertificate(certificate));
             return Results.NoContent();
-        });
+        }).Audited("Delete an automated certificate");
 
         // Forced renewal: starts at once (or joins the running one) and answers 202; GET shows the outcome.
-        acme.MapPost("/certificates/{id}/renew", (string id, AcmeService service, RenewalScheduler scheduler) =>
+        acme.MapPost("/certificates/{id}/renew", (string id, HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
         {
+            var certificate = service.GetCertificate(id);
             _ = scheduler.RenewNowAsync(id);
-            return Results.Json(AutomatedCertificateDto.From(service.GetCertificate(id), true), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 202);
-        });
+            AuditTrail.Done(context, AcmeAudit.Renewing(certificate));
+            return Results.Json(AutomatedCertificateDto.From(certificate, true), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 202);
+        }).Audited("Renew an automated certificate now");
     }
+}
+
+/// <summary>The audit log's words for ACME changes, shared by the API and the Security pages.</summary>
+internal static class AcmeAudit
+{
+    public static string Registered(AcmeServer server) => $"Registered the ACME server {server.DirectoryUrl}{(server.Email is null ? "" : $" (account email {server.Email})")}";
+    public static string DeletedServer(AcmeServer server) => $"Deleted the ACME server {server.DirectoryUrl}";
+    public static string Requested(AutomatedCertificate c) => $"Requested an automated certificate for {c.Hostname} ({c.KeyType})";
+    public static string DeletedCertificate(AutomatedCertificate c) => $"Deleted the automated certificate for {c.Hostname}";
+    public static string Renewing(AutomatedCertificate c) => $"Started renewing the automated certificate for {c.Hostname} now";
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Appliance.Accounts;
+using Appliance.Audit;
 using Appliance.Hosting;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
@@ -26,25 +27,29 @@ internal static class ApiEndpoints
             var body = await ReadJson(context, ApiJson.Default.SessionRequest);
             if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
                 return Problem(400, "Enter both the username and the password.");
+            AuditTrail.ActingAs(context, body.Username);
             var (account, secret) = accounts.Login(body.Username, body.Password);
+            AuditTrail.Done(context, "Logged in");
             context.Response.Cookies.Append(SessionCookie, secret, SessionCookieOptions(context));
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
-        });
+        }).Audited("Log in");
 
         api.MapDelete("/session", (HttpContext context, AccountStore accounts) =>
         {
             if (context.Request.Cookies.TryGetValue(SessionCookie, out var secret)) accounts.Logout(secret);
             context.Response.Cookies.Delete(SessionCookie, SessionCookieOptions(context));
+            AuditTrail.Done(context, "Signed out");
             return Results.NoContent();
-        });
+        }).Audited("Sign out");
 
         api.MapPut("/password", async (HttpContext context, AccountStore accounts) =>
         {
             var body = await ReadJson(context, ApiJson.Default.PasswordRequest);
             accounts.ChangePassword(AuthenticationMiddleware.AccountOf(context), body.CurrentPassword ?? "", body.NewPassword ?? "");
+            AuditTrail.Done(context, "Changed their own password");
             return Results.NoContent();
-        });
+        }).Audited("Change their own password");
 
         api.MapGet("/tokens", (AccountStore accounts) =>
             Results.Json(accounts.ListTokens().Select(t => new TokenDto(t.Id, t.Name, t.CreatedAt, t.LastUsedAt, null)).ToList(), ApiJson.Default.ListTokenDto));
@@ -53,11 +58,17 @@ internal static class ApiEndpoints
         {
             var body = await ReadJson(context, ApiJson.Default.TokenRequest);
             var (token, secret) = accounts.CreateToken(AuthenticationMiddleware.AccountOf(context), body.Name ?? "");
+            AuditTrail.Done(context, TokenAudit.Created(token.Name));
             return Results.Json(new TokenDto(token.Id, token.Name, token.CreatedAt, null, secret), ApiJson.Default.TokenDto, statusCode: 201);
-        });
+        }).Audited("Create an API token");
 
-        api.MapDelete("/tokens/{id}", (string id, AccountStore accounts) =>
-            accounts.RevokeToken(id) ? Results.NoContent() : Problem(404, $"There is no API token with id '{id}'."));
+        api.MapDelete("/tokens/{id}", (string id, HttpContext context, AccountStore accounts) =>
+        {
+            var name = accounts.ListTokens().FirstOrDefault(t => t.Id == id)?.Name;
+            if (name is null || !accounts.RevokeToken(id)) return Problem(404, $"There is no API token with id '{id}'.");
+            AuditTrail.Done(context, TokenAudit.Revoked(name));
+            return Results.NoContent();
+        }).Audited("Revoke an API token");
 
         api.MapGet("/status", (StatusService status) => Results.Json(status.Read(), ApiJson.Default.StatusDto));
 
@@ -71,11 +82,12 @@ internal static class ApiEndpoints
         {
             var (files, password) = await ReadUpload(context);
             var result = store.Import(files, password);
+            AuditTrail.Done(context, CertificateAudit.Imported(result));
             return Results.Json(new ImportResultDto(
                 result.Certificates.Select(CertificateDto.From).ToList(),
                 result.Keys.Select(KeyDto.From).ToList(),
                 result.Warnings), ApiJson.Default.ImportResultDto);
-        });
+        }).Audited("Import certificates");
 
         api.MapPost("/certificates/export", async (HttpContext context, CertificateStore store) =>
         {
@@ -87,22 +99,27 @@ internal static class ApiEndpoints
                 "pkcs7" => ExportFormat.Pkcs7,
                 var other => throw new CertificateStoreException(StoreFailure.Invalid, $"The export format '{other}' is not known; use pem, pkcs12 or pkcs7."),
             };
-            var file = store.Export(new ExportSpec(body.Ids ?? [], body.Certificate, body.PrivateKey, body.Chain, body.Passphrase, format));
+            var spec = new ExportSpec(body.Ids ?? [], body.Certificate, body.PrivateKey, body.Chain, body.Passphrase, format);
+            var file = store.Export(spec);
+            AuditTrail.Done(context, CertificateAudit.Exported(spec, spec.Ids.Select(id => store.GetCertificate(id).FriendlyName)));
             return Results.File(file.Content, file.ContentType, file.FileName);
-        });
+        }).Audited("Export certificates");
 
         api.MapPut("/certificates/default", async (HttpContext context, CertificateStore store) =>
         {
             var body = await ReadJson(context, ApiJson.Default.DefaultBody);
             store.SetDefault(string.IsNullOrEmpty(body.Id) ? null : body.Id);
+            AuditTrail.Done(context, CertificateAudit.Default(string.IsNullOrEmpty(body.Id) ? null : store.GetCertificate(body.Id).FriendlyName));
             return Results.NoContent();
-        });
+        }).Audited("Set the default certificate");
 
-        api.MapDelete("/certificates/{id}", (string id, CertificateStore store) =>
+        api.MapDelete("/certificates/{id}", (string id, HttpContext context, CertificateStore store) =>
         {
+            var name = store.GetCertificate(id).FriendlyName;
             store.Delete(id);
+            AuditTrail.Done(context, CertificateAudit.Deleted(name));
             return Results.NoContent();
-        });
+        }).Audited("Delete a certificate");
 
         api.MapGet("/certificate-requests", (CertificateStore store) =>
             Results.Json(store.ListRequests().Select(CertificateRequestDto.From).ToList(), ApiJson.Default.ListCertificateRequestDto));
@@ -110,11 +127,13 @@ internal static class ApiEndpoints
         api.MapGet("/certificate-requests/{id}", (string id, CertificateStore store) =>
             Results.Json(CertificateRequestDto.From(store.GetRequest(id)), ApiJson.Default.CertificateRequestDto));
 
-        api.MapDelete("/certificate-requests/{id}", (string id, CertificateStore store) =>
+        api.MapDelete("/certificate-requests/{id}", (string id, HttpContext context, CertificateStore store) =>
         {
+            var name = store.GetRequest(id).FriendlyName;
             store.DeleteRequest(id);
+            AuditTrail.Done(context, CertificateAudit.DeletedRequest(name));
             return Results.NoContent();
-        });
+        }).Audited("Delete a certificate request");
 
         api.MapPost("/certificate-requests", async (HttpContext context, CertificateStore store) =>
         {
@@ -122,12 +141,15 @@ internal static class ApiEndpoints
             var spec = new CreateCertificateSpec(body.FriendlyName ?? "", body.Key ?? "", body.Subject?.ToSubject() ?? new SubjectName(null, null, null, null, null, null),
                 body.SubjectAlternativeNames ?? [], body.SelfSigned);
             var (request, certificate) = store.Create(spec);
+            AuditTrail.Done(context, CertificateAudit.Created(request, certificate));
             return certificate is not null
                 ? Results.Json(CertificateDto.From(certificate), ApiJson.Default.CertificateDto, statusCode: 201)
                 : Results.Json(CertificateRequestDto.From(request!), ApiJson.Default.CertificateRequestDto, statusCode: 201);
-        });
+        }).Audited("Create a certificate request or self-signed certificate");
 
         Network.NetworkEndpoints.Map(api);
+        UserEndpoints.Map(api);
+        AuditEndpoints.Map(api);
 
         api.MapFallback((HttpContext context) => Problem(404, $"There is no API route {context.Request.Method} {context.Request.Path}."));
     }
@@ -141,9 +163,18 @@ internal static class ApiEndpoints
         Path = "/appliance",
     };
 
-    public static IResult Problem(int status, string detail) =>
-        Results.Json(new ProblemDto("about:blank", Title(status), status, detail), ApiJson.Default.ProblemDto,
-            contentType: "application/problem+json", statusCode: status);
+    /// <summary>A problem+json refusal; its detail also goes to the audit log when the request changes state.</summary>
+    public static IResult Problem(int status, string detail) => new AuditedProblem(status, detail);
+
+    private sealed class AuditedProblem(int status, string detail) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            Audit.AuditTrail.Refused(context, detail);
+            return Results.Json(new ProblemDto("about:blank", Title(status), status, detail), ApiJson.Default.ProblemDto,
+                contentType: "application/problem+json", statusCode: status).ExecuteAsync(context);
+        }
+    }
 
     public static string Title(int status) => status switch
     {

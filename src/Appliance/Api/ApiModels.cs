@@ -70,7 +70,27 @@ internal sealed record StatusDto(
     string Hostname, string Model, string SerialNumber, string Version, long UptimeSeconds, string KeyProtection,
     TpmDto? Tpm, VaultDto Vault, IReadOnlyList<InterfaceDto> Interfaces);
 
+internal sealed record UserRequest(string? Username, string? Password);
+internal sealed record UserDto(string Username, bool MustChangePassword, DateTimeOffset CreatedAt, int Sessions)
+{
+    public static UserDto From(Accounts.AdminAccount a) => new(a.Username, a.MustChangePassword, a.CreatedAt, a.Sessions);
+}
+internal sealed record PasswordResetDto(string Username, string OneTimePassword, bool MustChangePassword);
+
+/// <summary>One audit log entry: <c>username</c> null when nobody was signed in; <c>outcome</c> "ok"|"refused"|"failed".</summary>
+internal sealed record AuditEntryDto(long Id, DateTimeOffset At, string? Username, string Address, string Method, string Path, int Status,
+    string Outcome, string Action, string? Detail)
+{
+    public static AuditEntryDto From(Audit.AuditEntry e) => new(e.Id, e.At, e.Username, e.Address, e.Method, e.Path, e.Status, e.Outcome, e.Action, e.Detail);
+}
+internal sealed record AuditPageDto(IReadOnlyList<AuditEntryDto> Entries, long? Next);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(UserRequest))]
+[JsonSerializable(typeof(UserDto))]
+[JsonSerializable(typeof(List<UserDto>))]
+[JsonSerializable(typeof(PasswordResetDto))]
+[JsonSerializable(typeof(AuditPageDto))]
 [JsonSerializable(typeof(ProblemDto))]
 [JsonSerializable(typeof(SessionRequest))]
 [JsonSerializable(typeof(SessionResponse))]

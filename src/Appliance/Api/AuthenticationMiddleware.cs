@@ -36,6 +36,7 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
         }
         if (account is null && isPage)
         {
+            Audit.AuditTrail.Refused(context, "Nobody is signed in: the browser was sent to the login page.");
             var back = HttpMethods.IsGet(context.Request.Method) ? context.Request.Path + context.Request.QueryString : "";
             context.Response.Redirect(UiEndpoints.Login + (back.Length > 0 ? "?returnUrl=" + Uri.EscapeDataString(back) : ""));
             return;
@@ -45,6 +46,11 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await ApiEndpoints.Problem(401, "Log in first: POST /appliance/api/v1/session with the username and password, or send 'Authorization: Bearer <API token>'.").ExecuteAsync(context);
             return;
+        }
+        if (account.MustChangePassword && !IsPasswordChange(context))
+        {
+            Audit.AuditTrail.ActingAs(context, account.Username);
+            Audit.AuditTrail.Refused(context, "The one-time password must be changed first.");
         }
         if (account.MustChangePassword && isPage && !IsPasswordChange(context))
         {

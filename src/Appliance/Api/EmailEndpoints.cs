@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Appliance.Audit;
 using Appliance.Email;
 using Appliance.Platform.Email;
 
@@ -32,27 +33,20 @@ internal static class EmailEndpoints
         email.MapPut("", async (HttpContext context, EmailSettingsStore store) =>
         {
             var body = await ApiEndpoints.ReadJson(context, EmailApiJson.Default.EmailSettingsBody);
-            var current = store.Load();
-            SmtpSecurity security;
-            if (body.Security is null) security = current.Security;
-            else if (SmtpSettings.ParseSecurity(body.Security) is { } parsed) security = parsed;
-            else return ApiEndpoints.Problem(400, $"The security '{body.Security}' is not known: use \"none\", \"starttls\" or \"tls\".");
-            var username = string.IsNullOrWhiteSpace(body.Username) ? null : body.Username.Trim();
-            // The stored password stays unless a new one (or "" to remove it) is given, and never outlives its username.
-            var password = username is null ? null : body.Password is null ? (username == current.Username ? current.Password : null) : body.Password;
-            var settings = new SmtpSettings(body.Enabled ?? false, body.Server?.Trim() ?? "", body.Port ?? DefaultPort(security), security,
-                username, password, body.Sender?.Trim() ?? "", (body.Recipients ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList());
+            SmtpSettings settings;
             try
             {
-                settings.Validate();
+                settings = EmailSettingsChange.Apply(store.Load(), body.Enabled ?? false, body.Server, body.Port, body.Security, body.Username,
+                    body.Password, body.Sender, body.Recipients);
             }
             catch (EmailException e)
             {
                 return ApiEndpoints.Problem(400, e.Message);
             }
             store.Save(settings);
+            AuditTrail.Done(context, EmailSettingsChange.Describe(settings));
             return Results.Json(Dto(store.Load()), EmailApiJson.Default.EmailSettingsDto);
-        });
+        }).Audited("Change the email settings");
 
         // Sends with the saved settings, enabled or not, so the admin can check them before turning alerts on.
         email.MapPost("/test", async (HttpContext context, EmailSettingsStore store, SmtpMailer mailer, Platform.SystemFacts facts) =>
@@ -60,28 +54,19 @@ internal static class EmailEndpoints
             var settings = store.Load();
             if (settings.Server.Length == 0)
                 return ApiEndpoints.Problem(409, "No SMTP server is configured: save the email settings (PUT email) first.");
+            string message;
             try
             {
-                settings.Validate();
-                await mailer.SendAsync(settings, $"Test email from appliance {facts.HostName}",
-                    $"This is a test email from the appliance {facts.HostName}.\n\nIf you received it, the appliance can send you its alerts, "
-                    + "such as certificates that could not be renewed.\n", context.RequestAborted);
+                message = await EmailSettingsChange.SendTestAsync(settings, mailer, facts.HostName, context.RequestAborted);
             }
             catch (EmailException e)
             {
                 return ApiEndpoints.Problem(e.Reason == EmailFailure.Invalid ? 400 : 502, e.Message);
             }
-            return Results.Json(new EmailTestDto(true, settings.Recipients,
-                $"The test email was handed to {settings.Server}:{settings.Port} for {string.Join(", ", settings.Recipients)}."), EmailApiJson.Default.EmailTestDto);
-        });
+            AuditTrail.Done(context, $"Sent a test email to {string.Join(", ", settings.Recipients)}");
+            return Results.Json(new EmailTestDto(true, settings.Recipients, message), EmailApiJson.Default.EmailTestDto);
+        }).Audited("Send a test email");
     }
-
-    private static int DefaultPort(SmtpSecurity security) => security switch
-    {
-        SmtpSecurity.None => 25,
-        SmtpSecurity.StartTls => 587,
-        _ => 465,
-    };
 
     private static EmailSettingsDto Dto(SmtpSettings s) => new(s.Enabled, s.Server, s.Port, SmtpSettings.SecurityName(s.Security), s.Username,
         !string.IsNullOrEmpty(s.Password), s.Sender, s.Recipients);

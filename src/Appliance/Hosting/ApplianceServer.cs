@@ -1,6 +1,7 @@
 using System.Net;
 using Appliance.Accounts;
 using Appliance.Api;
+using Appliance.Audit;
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
@@ -59,7 +60,7 @@ internal static partial class ApplianceServer
         var facts = new SystemFacts();
 
         store.EnsureFactoryCertificate(facts.HostName);
-        EnsureFirstAdmin(accounts);
+        if (!options.RoutesOnly) EnsureFirstAdmin(accounts);
 
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(database);
@@ -73,6 +74,7 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton<Network.AddressAccess>();
         builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream));
         builder.Services.AddSingleton<PageFrame>();
+        builder.Services.AddSingleton<AuditLog>();
         // Anti-forgery tokens of the /appliance forms; their data-protection keys live in the state directory.
         builder.Services.AddDataProtection()
             .SetApplicationName("appliance")
@@ -107,6 +109,9 @@ internal static partial class ApplianceServer
         var app = builder.Build();
         foreach (var log in keyVault.StartupLog) log(app.Logger);
         app.Services.GetRequiredService<TlsCertificateSelector>();
+        app.Services.GetRequiredService<AuditLog>();
+        // First: it records each change with the final status that the middlewares below set.
+        app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();
         app.Use(async (context, next) =>
         {
@@ -147,10 +152,27 @@ internal static partial class ApplianceServer
         AcmeEndpoints.Map(app);
         EmailEndpoints.Map(app);
 
+        if (options.RoutesOnly)
+        {
+            foreach (var line in RouteTable(app)) Console.WriteLine(line);
+            return 0;
+        }
+
         LogListening(app.Logger, options.HttpsPort, options.HttpPort, bind.ToString(), options.StateDirectory, vault.Protection);
         await app.RunAsync();
         return 0;
     }
+
+    /// <summary>
+    /// <c>appliance routes</c>: every endpoint as "METHOD pattern", tab, and the action the audit log names for a
+    /// state-changing route ("-" when none); a fallback route shows "*" as its method.
+    /// </summary>
+    private static IEnumerable<string> RouteTable(WebApplication app) =>
+        ((IEndpointRouteBuilder)app).DataSources.SelectMany(source => source.Endpoints).OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(method =>
+                $"{method} {e.RoutePattern.RawText}\t{e.Metadata.GetMetadata<AuditedAction>()?.Action ?? "-"}"))
+            .Distinct()
+            .Order(StringComparer.Ordinal);
 
     /// <summary>
     /// The first admin: password from the systemd credential, else APPLIANCE_ADMIN_PASSWORD, else a random

@@ -19,12 +19,16 @@ internal sealed record ServeOptions(
     /// <summary>PEM CA certificates trusted (instead of the system roots) for ACME directories: a private CA, or pebble in tests.</summary>
     public string? AcmeCaFile { get; init; }
 
+    /// <summary><c>appliance routes</c>: compose the service, print its route table, and exit without serving.</summary>
+    public bool RoutesOnly { get; init; }
+
     public const string Usage = """
         Usage:
           appliance serve --state-dir DIR [--bind ADDRESS] [--https-port 443] [--http-port 80]
                           [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection tpm | --key-protection software]
                           [--tpm-pcrs 0,2,4,7] [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
                           [--acme-ca-file PATH]   (or APPLIANCE_ACME_CA_FILE: CA certificates for a private ACME server)
+          appliance routes        (prints every route of /appliance: method, pattern, and the audit log's action)
           appliance --version
         """;
 

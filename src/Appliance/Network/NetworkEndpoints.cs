@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Appliance.Api;
+using Appliance.Audit;
 using Appliance.Certificates.Selection;
 using Appliance.Certificates.Store;
 using Appliance.Platform;
@@ -34,8 +35,9 @@ internal static class NetworkEndpoints
                 string.IsNullOrEmpty(a.CertificateId) ? null : a.CertificateId, a.ApplianceAccess, a.SiteAccess)).ToList();
             KeepTheAdminIn(context, facts, store, changes);
             store.SetAssignments(changes);
+            AuditTrail.Done(context, CertificateAudit.Assigned(changes, store));
             return Results.Json(ListAddresses(facts, store), NetworkJson.Default.ListAddressDto);
-        });
+        }).Audited("Change the IP configuration");
 
         api.MapGet("/network/selection", (string? address, string? serverName, TlsCertificateSelector selector) =>
         {

@@ -1,6 +1,7 @@
 using Appliance.Acme;
 using Appliance.Acme.Renewal;
 using Appliance.Api;
+using Appliance.Audit;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
 using Appliance.Ui.Slices;
@@ -46,6 +47,7 @@ internal static class AcmePages
             {
                 var server = await service.RegisterServerAsync(new AcmeServerSpec(type, model.DirectoryUrl, model.Website, model.TermsOfService,
                     model.Email, custom ? model.EabKeyId : null, custom ? F("eabHmacKey") : null), context.RequestAborted);
+                AuditTrail.Done(context, AcmeAudit.Registered(server));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The ACME server {server.DirectoryUrl} is registered and its account is created. Request a certificate from it under Let's Encrypt™ Certificates."));
             }
@@ -53,7 +55,7 @@ internal static class AcmePages
             {
                 return UiEndpoints.Render(AcmeServerView.Create(ServerModel(context, frame, model, Notice.Error(refusal.Detail))), refusal.Status);
             }
-        });
+        }).Audited("Register an ACME server");
 
         ui.MapPost("/security/acme/servers/delete", async Task<IResult> (HttpContext context, PageFrame frame, AcmeService service, CertificateStore store, TimeProvider time) =>
         {
@@ -62,6 +64,7 @@ internal static class AcmePages
             {
                 var server = service.GetServer(form["id"].ToString());
                 service.DeleteServer(server.Id);
+                AuditTrail.Done(context, AcmeAudit.DeletedServer(server));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The ACME server {server.DirectoryUrl} is deleted from the appliance (its account at the CA is left as it is)."));
             }
@@ -69,7 +72,7 @@ internal static class AcmePages
             {
                 return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
             }
-        });
+        }).Audited("Delete an ACME server");
 
         ui.MapPost("/security/acme/certificates", async Task<IResult> (HttpContext context, PageFrame frame, AcmeService service, RenewalScheduler scheduler,
             CertificateStore store, TimeProvider time) =>
@@ -82,6 +85,7 @@ internal static class AcmePages
                     throw new AcmeSettingsException(AcmeSettingsFailure.Invalid, "Register an ACME server first (Register new ACME server above), then choose it and click Request.");
                 var certificate = service.RequestCertificate(model.ServerId, model.Hostname, model.KeyType);
                 scheduler.Trigger();
+                AuditTrail.Done(context, AcmeAudit.Requested(certificate));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The certificate for {certificate.Hostname} is requested. The appliance orders it now; reload this page to see its status."));
             }
@@ -89,7 +93,7 @@ internal static class AcmePages
             {
                 return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail), model)), refusal.Status);
             }
-        });
+        }).Audited("Request an automated certificate");
 
         // Forced renewal: starts at once (or joins the running order); the table shows the outcome.
         ui.MapPost("/security/acme/certificates/renew", async Task<IResult> (HttpContext context, PageFrame frame, AcmeService service, RenewalScheduler scheduler,
@@ -100,6 +104,7 @@ internal static class AcmePages
             {
                 var certificate = service.GetCertificate(form["id"].ToString());
                 _ = scheduler.RenewNowAsync(certificate.Id);
+                AuditTrail.Done(context, AcmeAudit.Renewing(certificate));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The appliance is ordering a new certificate for {certificate.Hostname} now; reload this page to see the outcome."));
             }
@@ -107,7 +112,7 @@ internal static class AcmePages
             {
                 return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
             }
-        });
+        }).Audited("Renew an automated certificate now");
 
         ui.MapPost("/security/acme/certificates/delete", async Task<IResult> (HttpContext context, PageFrame frame, AcmeService service, RenewalScheduler scheduler,
             CertificateStore store, TimeProvider time) =>
@@ -119,6 +124,7 @@ internal static class AcmePages
                 if (scheduler.IsRunning(certificate.Id))
                     throw new AcmeSettingsException(AcmeSettingsFailure.Conflict, "The certificate is being ordered right now; delete it when the order has finished.");
                 service.DeleteCertificate(certificate.Id);
+                AuditTrail.Done(context, AcmeAudit.DeletedCertificate(certificate));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The automated certificate for {certificate.Hostname} is deleted: it is no longer renewed. The certificate already issued stays under Other Certificates."));
             }
@@ -126,7 +132,7 @@ internal static class AcmePages
             {
                 return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
             }
-        });
+        }).Audited("Delete an automated certificate");
     }
 
     /// <summary>The ACME sections of Security > Certificates.</summary>

@@ -19,6 +19,7 @@ internal sealed class AntiforgeryCheck(RequestDelegate next)
     /// <summary>A minimal HTML page for refusals outside the page handlers (no layout: no session may be known).</summary>
     public static Task WritePlainPage(HttpContext context, int status, string text)
     {
+        Audit.AuditTrail.Refused(context, text);
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/html; charset=utf-8";
         var encoded = HtmlEncoder.Default.Encode(text);

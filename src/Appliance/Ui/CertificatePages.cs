@@ -1,4 +1,5 @@
 using Appliance.Api;
+using Appliance.Audit;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
 using Appliance.Ui.Slices;
@@ -39,6 +40,7 @@ internal static class CertificatePages
                 {
                     store.SetDefault(id.Length == 0 || id == "none" ? null : id);
                     var name = id.Length == 0 || id == "none" ? null : store.GetCertificate(id).FriendlyName;
+                    AuditTrail.Done(context, CertificateAudit.Default(name));
                     return frame.Redirect(context, Certificates, Notice.Ok(name is null
                         ? "No default certificate is set: clients without SNI, or with a name no certificate matches, get the certificate assigned to their address, or the factory certificate."
                         : $"'{name}' is now the default certificate, served to clients that send no SNI or a name no certificate matches."));
@@ -48,6 +50,7 @@ internal static class CertificatePages
                     return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
                 }
             }
+            AuditTrail.NotAChange(context); // Apply leads to the export or delete page, where the change is made
             if (ids.Count == 0)
                 return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time,
                     Notice.Error("Check the box beside at least one certificate, then choose Export or Delete and click Apply."))), 400);
@@ -58,7 +61,7 @@ internal static class CertificatePages
                 _ => UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time,
                     Notice.Error("Choose Export or Delete from the dropdown, then click Apply."))), 400),
             };
-        });
+        }).Audited("Set the default certificate");
 
         ui.MapGet("/security/certificates/import", IResult (HttpContext context, PageFrame frame) =>
             ImportView.Create(new ImportPage(frame.Build(context, "Security :: Certificates :: Import", Section, Page))));
@@ -77,6 +80,7 @@ internal static class CertificatePages
                 }
                 var password = form["password"].ToString();
                 var result = store.Import(files, password.Length == 0 ? null : password);
+                AuditTrail.Done(context, CertificateAudit.Imported(result));
                 var what = new List<string>();
                 if (result.Certificates.Count > 0) what.Add($"{result.Certificates.Count} certificate{(result.Certificates.Count == 1 ? "" : "s")} ({string.Join(", ", result.Certificates.Select(c => c.FriendlyName))})");
                 if (result.Keys.Count > 0) what.Add($"{result.Keys.Count} private key{(result.Keys.Count == 1 ? "" : "s")}");
@@ -86,7 +90,7 @@ internal static class CertificatePages
             {
                 return UiEndpoints.Render(ImportView.Create(new ImportPage(frame.Build(context, "Security :: Certificates :: Import", Section, Page, Notice.Error(refusal.Detail)))), refusal.Status);
             }
-        });
+        }).Audited("Import certificates");
 
         ui.MapGet("/security/certificates/new", IResult (HttpContext context, PageFrame frame, CertificateStore store) =>
             NewCertificateView.Create(NewModel(context, frame, store, new NewCertificateForm("", KeyFactory.KeyTypes[0], "", "", "", "", "", "", [], ""), null)));
@@ -108,12 +112,16 @@ internal static class CertificatePages
             var model = new NewCertificateForm(F("friendlyName"), F("key"), F("country"), F("state"), F("locality"), F("organization"),
                 F("organizationalUnit"), F("commonName"), names, action is "add" or "request" or "selfsigned" ? "" : typed);
             if (action is not ("request" or "selfsigned"))
+            {
+                AuditTrail.NotAChange(context); // "Add" or "Remove" of a name re-renders the form
                 return NewCertificateView.Create(NewModel(context, frame, store, model, null));
+            }
             try
             {
                 var subject = new SubjectName(Null(model.Country), Null(model.State), Null(model.Locality), Null(model.Organization),
                     Null(model.OrganizationalUnit), Null(model.CommonName));
                 var (request, certificate) = store.Create(new CreateCertificateSpec(model.FriendlyName, model.Key, subject, names, action == "selfsigned"));
+                AuditTrail.Done(context, CertificateAudit.Created(request, certificate));
                 return certificate is not null
                     ? frame.Redirect(context, Certificates, Notice.Ok($"The self-signed certificate '{certificate.FriendlyName}' is created."))
                     : frame.Redirect(context, Requests + "/" + request!.Id, Notice.Ok($"The certificate request '{request.FriendlyName}' is created. Copy the Request Data below and submit it to your certificate authority; then import the certificate it sends back."));
@@ -122,7 +130,7 @@ internal static class CertificatePages
             {
                 return UiEndpoints.Render(NewCertificateView.Create(NewModel(context, frame, store, model, Notice.Error(refusal.Detail))), refusal.Status);
             }
-        });
+        }).Audited("Create a certificate request or self-signed certificate");
 
         ui.MapGet("/security/certificates/export", IResult (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
         {
@@ -138,7 +146,10 @@ internal static class CertificatePages
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var ids = form["id"];
             if (form["mode"] == "individual")
+            {
+                AuditTrail.NotAChange(context);
                 return frame.Redirect(context, Certificates + "/export" + IdQuery(ids) + "&mode=individual");
+            }
             try
             {
                 var spec = form["mode"] == "pkcs7"
@@ -147,6 +158,7 @@ internal static class CertificatePages
                         Checked(form["privateKey"]) ? form["passphrase"].ToString() : null,
                         form["format"] == "pkcs12" ? ExportFormat.Pkcs12 : ExportFormat.Pem);
                 var file = store.Export(spec);
+                AuditTrail.Done(context, CertificateAudit.Exported(spec, Selected(store, ids, time).Select(r => r.Certificate.FriendlyName)));
                 return Results.File(file.Content, file.ContentType, file.FileName);
             }
             catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
@@ -155,7 +167,7 @@ internal static class CertificatePages
                 return UiEndpoints.Render(ExportView.Create(new ExportPage(frame.Build(context, "Security :: Certificates :: Export", Section, Page, Notice.Error(refusal.Detail)),
                     selected, form["individual"] == "1")), refusal.Status);
             }
-        });
+        }).Audited("Export certificates");
 
         ui.MapGet("/security/certificates/delete", IResult (HttpContext context, PageFrame frame, CertificateStore store, TimeProvider time) =>
         {
@@ -169,8 +181,9 @@ internal static class CertificatePages
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var (deleted, refused) = DeleteEach(form["id"], id => store.GetCertificate(id).FriendlyName, store.Delete);
+            if (deleted.Count > 0) AuditTrail.Done(context, string.Join("; ", deleted.Select(CertificateAudit.Deleted)));
             return frame.Redirect(context, Certificates, DeleteNotice(deleted, refused, "Deleted"));
-        });
+        }).Audited("Delete certificates");
 
         ui.MapGet("/security/requests/{id}", IResult (string id, HttpContext context, PageFrame frame, CertificateStore store) =>
         {
@@ -184,11 +197,12 @@ internal static class CertificatePages
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var ids = form["id"];
+            AuditTrail.NotAChange(context); // Apply leads to the delete page, where the change is made
             if (ids.Count == 0 || form["action"] != "delete")
                 return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time,
                     Notice.Error("Check the box beside at least one certificate request, choose Delete and click Apply."))), 400);
             return frame.Redirect(context, Requests + "/delete" + IdQuery(ids));
-        });
+        }).Audited("Choose certificate requests to delete (no change)");
 
         ui.MapGet("/security/requests/delete", IResult (HttpContext context, PageFrame frame, CertificateStore store) =>
         {
@@ -203,8 +217,9 @@ internal static class CertificatePages
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var (deleted, refused) = DeleteEach(form["id"], id => store.GetRequest(id).FriendlyName, store.DeleteRequest);
+            if (deleted.Count > 0) AuditTrail.Done(context, string.Join("; ", deleted.Select(CertificateAudit.DeletedRequest)));
             return frame.Redirect(context, Certificates, DeleteNotice(deleted, refused, deleted.Count == 1 ? "Deleted the certificate request" : "Deleted the certificate requests"));
-        });
+        }).Audited("Delete certificate requests");
     }
 
     /// <summary>Deletes each one on its own (each a store transaction); returns the names deleted and the refusals in words.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using Appliance.Api;
+using Appliance.Audit;
 using Appliance.Certificates.Selection;
 using Appliance.Certificates.Store;
 using Appliance.Network;
@@ -55,9 +56,13 @@ internal static class NetworkingPages
                     changes.Add(change);
                 }
                 if (changes.Count == 0)
+                {
+                    AuditTrail.NotAChange(context);
                     return frame.Redirect(context, Networking, Notice.Ok("Nothing was changed: the settings are as they were."));
+                }
                 NetworkEndpoints.KeepTheAdminIn(context, facts, store, changes);
                 store.SetAssignments(changes);
+                AuditTrail.Done(context, CertificateAudit.Assigned(changes, store));
                 return frame.Redirect(context, Networking, Notice.Ok(
                     $"The settings of {string.Join(", ", changes.Select(c => c.Address))} are saved; new connections use them at once.",
                     changes.Select(Describe).ToList()));
@@ -67,7 +72,7 @@ internal static class NetworkingPages
                 var page = Model(context, frame, facts, store, selector, new Notice("error", refusal.Detail, ["Nothing was changed."]), null, "", null, null);
                 return UiEndpoints.Render(NetworkingView.Create(page), refusal.Status);
             }
-        });
+        }).Audited("Change the IP configuration");
     }
 
     private static string Describe(AddressAssignment a) =>

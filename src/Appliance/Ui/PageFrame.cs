@@ -23,6 +23,7 @@ internal sealed class PageFrame(IAntiforgery antiforgery, IDataProtectionProvide
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
         var field = new HtmlString($"<input type=\"hidden\" name=\"{HtmlEncoder.Default.Encode(tokens.FormFieldName)}\" value=\"{HtmlEncoder.Default.Encode(tokens.RequestToken ?? "")}\">");
+        if (notice is { Kind: "error" }) Audit.AuditTrail.Refused(context, notice.Text); // a form re-rendered with its refusal
         notice ??= TakeNotice(context);
         return new LayoutModel(title, section, page, AuthenticationMiddleware.TryAccountOf(context)?.Username, facts.HostName,
             vault.Protection == "software", ApplianceVersion.Text, field, notice);
@@ -31,6 +32,7 @@ internal sealed class PageFrame(IAntiforgery antiforgery, IDataProtectionProvide
     /// <summary>Post-redirect-get: 303 to <paramref name="location"/>, the notice shown once there.</summary>
     public IResult Redirect(HttpContext context, string location, Notice? notice = null)
     {
+        if (notice is { Kind: "error" }) Audit.AuditTrail.Refused(context, string.Join(" ", notice.Details.Prepend(notice.Text)));
         if (notice is not null)
         {
             var text = new StringBuilder().Append(notice.Kind).Append('\n').Append(notice.Text);

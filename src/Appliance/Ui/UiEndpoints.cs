@@ -1,6 +1,7 @@
 using System.Reflection;
 using Appliance.Accounts;
 using Appliance.Api;
+using Appliance.Audit;
 using Appliance.Certificates.Store;
 using Appliance.Hosting;
 using Appliance.Platform;
@@ -22,7 +23,7 @@ internal static class UiEndpoints
     public const string Password = Root + "/password";
     public const string Stylesheet = Root + "/static/appliance.css";
     public const string Status = Root + "/status";
-    public const string Users = Root + "/users";
+    public const string Users = UserPages.Users;
 
     private static readonly Lazy<byte[]> Css = new(() =>
     {
@@ -59,7 +60,9 @@ internal static class UiEndpoints
             {
                 if (username.Length == 0 || password.Length == 0)
                     throw new AccountException(400, "Enter both the username and the password.");
+                AuditTrail.ActingAs(context, username);
                 var (account, secret) = accounts.Login(username, password);
+                AuditTrail.Done(context, "Logged in");
                 context.Response.Cookies.Append(ApiEndpoints.SessionCookie, secret, ApiEndpoints.SessionCookieOptions(context));
                 return frame.Redirect(context, account.MustChangePassword ? Password : returnUrl);
             }
@@ -67,14 +70,15 @@ internal static class UiEndpoints
             {
                 return Render(LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null, Notice.Error(e.Message)), username, returnUrl)), e.Status);
             }
-        });
+        }).Audited("Log in");
 
         ui.MapPost("/logout", IResult (HttpContext context, PageFrame frame, AccountStore accounts) =>
         {
             if (context.Request.Cookies.TryGetValue(ApiEndpoints.SessionCookie, out var secret)) accounts.Logout(secret);
             context.Response.Cookies.Delete(ApiEndpoints.SessionCookie, ApiEndpoints.SessionCookieOptions(context));
+            AuditTrail.Done(context, "Signed out");
             return frame.Redirect(context, Login, Notice.Ok("You are signed out."));
-        });
+        }).Audited("Sign out");
 
         ui.MapGet("/password", IResult (HttpContext context, PageFrame frame) =>
         {
@@ -92,55 +96,24 @@ internal static class UiEndpoints
                 if (newPassword != form["confirmPassword"].ToString())
                     throw new AccountException(400, "The new password and its confirmation differ; type the same new password twice.");
                 accounts.ChangePassword(account, form["currentPassword"].ToString(), newPassword);
+                AuditTrail.Done(context, "Changed their own password");
                 return frame.Redirect(context, account.MustChangePassword ? Status : Users, Notice.Ok("Your password is changed."));
             }
             catch (AccountException e)
             {
                 return Render(PasswordView.Create(new PasswordPage(frame.Build(context, "Change password", "users", "account", Notice.Error(e.Message)), account.MustChangePassword)), e.Status);
             }
-        });
+        }).Audited("Change their own password");
 
-        ui.MapGet("/users", IResult (HttpContext context, PageFrame frame, AccountStore accounts) =>
-            UsersView.Create(UsersModel(context, frame, accounts, null, null, null)));
-
-        ui.MapPost("/users/tokens", async Task<IResult> (HttpContext context, PageFrame frame, AccountStore accounts) =>
-        {
-            var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            try
-            {
-                var (token, secret) = accounts.CreateToken(AuthenticationMiddleware.AccountOf(context), form["name"].ToString());
-                // The secret is shown once, in this response only (never in a redirect URL or a cookie).
-                return UsersView.Create(UsersModel(context, frame, accounts, Notice.Ok($"The API token '{token.Name}' is created. Copy it now: it is not shown again."), token.Name, secret));
-            }
-            catch (AccountException e)
-            {
-                return Render(UsersView.Create(UsersModel(context, frame, accounts, Notice.Error(e.Message), null, null)), e.Status);
-            }
-        });
-
-        ui.MapPost("/users/tokens/{id}/revoke", IResult (string id, HttpContext context, PageFrame frame, AccountStore accounts) =>
-        {
-            var name = accounts.ListTokens().FirstOrDefault(t => t.Id == id)?.Name;
-            return accounts.RevokeToken(id)
-                ? frame.Redirect(context, Users, Notice.Ok($"The API token '{name}' is revoked; scripts using it are refused from now on."))
-                : frame.Redirect(context, Users, Notice.Error($"There is no API token with id '{id}'; it may have been revoked already."));
-        });
+        UserPages.Map(ui);
 
         ui.MapGet("/status", IResult (HttpContext context, PageFrame frame, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, TimeProvider time) =>
             StatusView.Create(StatusPages.Build(frame.Build(context, "Status :: Basics", "status", "basics"), facts, keyVault, store, time.GetUtcNow())));
 
         NetworkingPages.Map(ui);
 
-        ui.MapGet("/email", IResult (HttpContext context, PageFrame frame) =>
-            NotAvailableView.Create(new NotAvailablePage(frame.Build(context, "Email", "email", null), "Email",
-                "Email settings (SMTP server, sender, alert recipients) and \"send a test email\" are not available yet in this firmware version. No email is sent by this appliance, so expiry and renewal alerts are not mailed; watch Status > Basics for certificate expiries.",
-                [])));
-
-        ui.MapGet("/audit", IResult (HttpContext context, PageFrame frame) =>
-            NotAvailableView.Create(new NotAvailablePage(frame.Build(context, "Audit log", "audit", null), "Audit log",
-                "The audit log (who changed what, when and from which address) is not available yet in this firmware version: changes are not recorded yet.",
-                [])));
-
+        EmailPages.Map(ui);
+        AuditPages.Map(ui);
         CertificatePages.Map(ui);
         AcmePages.Map(ui);
 
@@ -148,10 +121,6 @@ internal static class UiEndpoints
             Render(MessageView.Create(new MessagePage(frame.Build(context, "Not found", "", null), "Page not found",
                 $"There is no page {context.Request.Path} on this appliance.", Status, "Go to Status > Basics")), 404));
     }
-
-    private static UsersPage UsersModel(HttpContext context, PageFrame frame, AccountStore accounts, Notice? notice, string? name, string? secret) =>
-        new(frame.Build(context, "Users", "users", "account", notice), AuthenticationMiddleware.AccountOf(context).Username,
-            accounts.ListTokens().Select(t => new TokenRow(t.Id, t.Name, t.CreatedAt, t.LastUsedAt)).ToList(), name, secret);
 
     /// <summary>A local /appliance path to return to after login; anything else goes to Status.</summary>
     public static string SafeReturnUrl(string? url) =>

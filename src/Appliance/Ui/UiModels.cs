@@ -25,9 +25,22 @@ public sealed record PasswordPage(LayoutModel Layout, bool Forced);
 
 public sealed record TokenRow(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
-public sealed record UsersPage(LayoutModel Layout, string Username, IReadOnlyList<TokenRow> Tokens, string? NewTokenName, string? NewTokenSecret);
+public sealed record AdminRow(string Username, bool MustChangePassword, DateTimeOffset CreatedAt, int Sessions, bool IsYou);
 
-public sealed record NotAvailablePage(LayoutModel Layout, string Heading, string Text, IReadOnlyList<string> Existing);
+/// <summary>A secret shown once on the Users page: a new API token, or an admin's new one-time password.</summary>
+public sealed record OneTimeSecret(string Name, string Value);
+
+/// <summary>Users: the admins (add, remove, reset) and the API tokens. <paramref name="NewAdmin"/> keeps the add form's username when refused.</summary>
+public sealed record UsersPage(LayoutModel Layout, string Username, IReadOnlyList<AdminRow> Admins, IReadOnlyList<TokenRow> Tokens,
+    OneTimeSecret? NewToken, OneTimeSecret? ResetPassword, string NewAdmin);
+
+/// <summary>The Email page's form; the password is never rendered back, only whether one is stored.</summary>
+public sealed record EmailForm(bool Enabled, string Server, string Port, string Security, string Username, bool HasPassword, string Sender, string Recipients);
+
+public sealed record EmailPage(LayoutModel Layout, EmailForm Form);
+
+/// <summary>One page of the audit log, newest first; <paramref name="Older"/> is the "before" of the next page.</summary>
+public sealed record AuditPage(LayoutModel Layout, IReadOnlyList<Appliance.Audit.AuditEntry> Entries, long? Older, bool IsFirstPage, long Total);
 
 public sealed record AddressRow(string Interface, string Address, int PrefixLength, string Family, string Certificate, string CertificateRule);
 

@@ -1,0 +1,54 @@
+using Appliance.Accounts;
+using Appliance.Audit;
+
+namespace Appliance.Api;
+
+/// <summary>
+/// The admins under /appliance/api/v1/users: list, add (with an initial password to change at the first login),
+/// remove (never the last admin), and reset a password to a one-time password answered once.
+/// </summary>
+internal static class UserEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/users", (AccountStore accounts) =>
+            Results.Json(accounts.ListAccounts().Select(UserDto.From).ToList(), ApiJson.Default.ListUserDto));
+
+        api.MapPost("/users", async (HttpContext context, AccountStore accounts) =>
+        {
+            var body = await ApiEndpoints.ReadJson(context, ApiJson.Default.UserRequest);
+            var added = accounts.AddAdmin(body.Username ?? "", body.Password ?? "");
+            AuditTrail.Done(context, UserAudit.Added(added.Username));
+            return Results.Json(UserDto.From(added), ApiJson.Default.UserDto, statusCode: 201);
+        }).Audited("Add an admin");
+
+        api.MapDelete("/users/{username}", (string username, HttpContext context, AccountStore accounts) =>
+        {
+            var removed = accounts.RemoveAdmin(AuthenticationMiddleware.AccountOf(context), username);
+            AuditTrail.Done(context, UserAudit.Removed(removed.Username));
+            return Results.NoContent();
+        }).Audited("Remove an admin");
+
+        api.MapPost("/users/{username}/password-reset", (string username, HttpContext context, AccountStore accounts) =>
+        {
+            var (account, oneTime) = accounts.ResetPassword(AuthenticationMiddleware.AccountOf(context), username);
+            AuditTrail.Done(context, UserAudit.Reset(account.Username));
+            return Results.Json(new PasswordResetDto(account.Username, oneTime, true), ApiJson.Default.PasswordResetDto);
+        }).Audited("Reset an admin's password");
+    }
+}
+
+/// <summary>The audit log's words for changes to admins, shared by the API and the Users page.</summary>
+internal static class UserAudit
+{
+    public static string Added(string username) => $"Added the admin '{username}' (initial password to change at the first login)";
+    public static string Removed(string username) => $"Removed the admin '{username}' with their sessions and API tokens";
+    public static string Reset(string username) => $"Reset the password of the admin '{username}' to a one-time password";
+}
+
+/// <summary>The audit log's words for API tokens, shared by the API and the Users page.</summary>
+internal static class TokenAudit
+{
+    public static string Created(string name) => $"Created the API token '{name}'";
+    public static string Revoked(string name) => $"Revoked the API token '{name}'";
+}

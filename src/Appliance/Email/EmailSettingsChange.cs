@@ -1,0 +1,49 @@
+using Appliance.Platform.Email;
+
+namespace Appliance.Email;
+
+/// <summary>
+/// New SMTP settings from the values an admin sent (API or Email page), over the stored ones: the stored password
+/// stays unless a new one (or "" to remove it) is given, and never outlives its username. Shared so both refuse alike.
+/// </summary>
+internal static class EmailSettingsChange
+{
+    /// <summary>Throws <see cref="EmailException"/> (Invalid) naming the first unusable value.</summary>
+    public static SmtpSettings Apply(SmtpSettings current, bool enabled, string? server, int? port, string? security, string? username,
+        string? password, string? sender, IEnumerable<string>? recipients)
+    {
+        SmtpSecurity parsed;
+        if (security is null) parsed = current.Security;
+        else parsed = SmtpSettings.ParseSecurity(security)
+            ?? throw new EmailException(EmailFailure.Invalid, $"The security '{security}' is not known: use \"none\", \"starttls\" or \"tls\".");
+        var user = string.IsNullOrWhiteSpace(username) ? null : username.Trim();
+        var keptPassword = user is null ? null : password ?? (user == current.Username ? current.Password : null);
+        var settings = new SmtpSettings(enabled, server?.Trim() ?? "", port ?? DefaultPort(parsed), parsed, user, keptPassword,
+            sender?.Trim() ?? "", (recipients ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList());
+        settings.Validate();
+        return settings;
+    }
+
+    public static int DefaultPort(SmtpSecurity security) => security switch
+    {
+        SmtpSecurity.None => 25,
+        SmtpSecurity.StartTls => 587,
+        _ => 465,
+    };
+
+    /// <summary>The audit log's words for saved settings (never the password).</summary>
+    public static string Describe(SmtpSettings s) =>
+        $"Changed the email settings: server {s.Server}:{s.Port} ({SmtpSettings.SecurityName(s.Security)})"
+        + (s.Username is null ? ", no login" : $", login as '{s.Username}'")
+        + $", sender {s.Sender}, recipients {(s.Recipients.Count == 0 ? "none" : string.Join(", ", s.Recipients))}, alerts {(s.Enabled ? "on" : "off")}";
+
+    /// <summary>The test email with the saved settings; throws <see cref="EmailException"/> with the failure in words.</summary>
+    public static async Task<string> SendTestAsync(SmtpSettings settings, SmtpMailer mailer, string hostName, CancellationToken cancellationToken)
+    {
+        settings.Validate();
+        await mailer.SendAsync(settings, $"Test email from appliance {hostName}",
+            $"This is a test email from the appliance {hostName}.\n\nIf you received it, the appliance can send you its alerts, "
+            + "such as certificates that could not be renewed.\n", cancellationToken);
+        return $"The test email was handed to {settings.Server}:{settings.Port} for {string.Join(", ", settings.Recipients)}.";
+    }
+}
