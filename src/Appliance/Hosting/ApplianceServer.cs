@@ -81,7 +81,7 @@ internal static partial class ApplianceServer
             antiforgery.SuppressXFrameOptionsHeader = true; // set below for every response
         });
         var bind = options.Bind ?? IPAddress.IPv6Any;
-        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind);
+        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind, options.DnsServer);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
