@@ -5,12 +5,17 @@ using Appliance.Platform.Email;
 
 namespace Appliance.Api;
 
-/// <summary>PUT email: the password is kept when omitted (null) and removed when empty.</summary>
+/// <summary>
+/// PUT email: the password and the trusted certificate are kept when omitted (null) and removed when empty.
+/// <c>trustedCertificate</c> is a PEM certificate trusted for the SMTP server's TLS certificate besides the system CA store.
+/// </summary>
 internal sealed record EmailSettingsBody(
-    bool? Enabled, string? Server, int? Port, string? Security, string? Username, string? Password, string? Sender, List<string>? Recipients);
+    bool? Enabled, string? Server, int? Port, string? Security, string? Username, string? Password, string? Sender, List<string>? Recipients,
+    string? TrustedCertificate = null);
 
 internal sealed record EmailSettingsDto(
-    bool Enabled, string Server, int Port, string Security, string? Username, bool HasPassword, string Sender, IReadOnlyList<string> Recipients);
+    bool Enabled, string Server, int Port, string Security, string? Username, bool HasPassword, string Sender, IReadOnlyList<string> Recipients,
+    string? TrustedCertificate);
 
 internal sealed record EmailTestDto(bool Sent, IReadOnlyList<string> Recipients, string Message);
 
@@ -41,7 +46,11 @@ internal static class EmailEndpoints
             // The stored password stays unless a new one (or "" to remove it) is given, and never outlives its username.
             var password = username is null ? null : body.Password is null ? (username == current.Username ? current.Password : null) : body.Password;
             var settings = new SmtpSettings(body.Enabled ?? false, body.Server?.Trim() ?? "", body.Port ?? DefaultPort(security), security,
-                username, password, body.Sender?.Trim() ?? "", (body.Recipients ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList());
+                username, password, body.Sender?.Trim() ?? "", (body.Recipients ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList())
+            {
+                TrustedCertificate = body.TrustedCertificate is null ? current.TrustedCertificate
+                    : string.IsNullOrWhiteSpace(body.TrustedCertificate) ? null : body.TrustedCertificate.Trim(),
+            };
             try
             {
                 settings.Validate();
@@ -84,5 +93,5 @@ internal static class EmailEndpoints
     };
 
     private static EmailSettingsDto Dto(SmtpSettings s) => new(s.Enabled, s.Server, s.Port, SmtpSettings.SecurityName(s.Security), s.Username,
-        !string.IsNullOrEmpty(s.Password), s.Sender, s.Recipients);
+        !string.IsNullOrEmpty(s.Password), s.Sender, s.Recipients, s.TrustedCertificate);
 }
