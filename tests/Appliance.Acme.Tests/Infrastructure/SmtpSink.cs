@@ -42,8 +42,9 @@ public sealed class SmtpSink : IAsyncDisposable
         if security != "none":
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(cert, key)
+        # handled=False: aiosmtpd answers a failed login with "535 5.7.8 Authentication credentials invalid" itself.
         def authenticate(server, session, envelope, mechanism, data):
-            return AuthResult(success=isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password)
+            return AuthResult(success=isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password, handled=False)
         options = {}
         if user:
             options.update(authenticator=authenticate, auth_required=True, auth_require_tls=(security != "tls"))
