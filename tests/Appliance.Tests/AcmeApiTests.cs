@@ -85,10 +85,10 @@ public sealed class AcmeApiTests : IAsyncLifetime
         // Pre-flight: the test name resolves only in pebble's DNS, not here, which is a warning; port 80 and the directory pass;
         // pebble's directory names no CAA identities, so CAA is not checked, with a note.
         var warnings = answer.GetProperty("warnings").EnumerateArray().ToList();
-        Assert.Equal(["dns", "caa"], warnings.Select(w => w.GetProperty("check").GetString()));
-        Assert.StartsWith($"{host} does not resolve here (", warnings[0].GetProperty("message").GetString());
+        Assert.Equal(["caa", "dns"], warnings.Select(w => w.GetProperty("check").GetString()));
         Assert.Equal($"The CAA records of {host} were not checked: the ACME server's directory names no CAA identities (meta.caaIdentities). "
-            + "The CA checks them itself when it validates the name.", warnings[1].GetProperty("message").GetString());
+            + "The CA checks them itself when it validates the name.", warnings[0].GetProperty("message").GetString());
+        Assert.StartsWith($"{host} does not resolve here (", warnings[1].GetProperty("message").GetString());
 
         var issued = await WaitForAsync(client, id, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
         Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
@@ -189,33 +189,33 @@ public sealed class AcmeApiTests : IAsyncLifetime
         Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
     }
 
-    [Fact]
-    public async Task ThePreferredChainIsTheOneStoredAndServedAndWithoutOneTheDefaultChainIs()
+    // One chain per appliance: the store derives each certificate's chain from all it holds, so the cross-signed tops of
+    // two chains for the same intermediate would both be candidates (see the report on the preferred chain).
+    [Theory]
+    [InlineData(2)]
+    [InlineData(null)]
+    public async Task ThePreferredChainIsTheOneStoredAndServedAndWithoutOneTheDefaultChainIs(int? preferredRootIndex)
     {
         using var client = await _appliance.LoginAsync();
         var serverId = await RegisterAsync(client);
         using var http = _box.PebbleHttpClient();
-        var defaultRoot = await _pebble.RootNameAsync(0, http);
-        var preferredRoot = await _pebble.RootNameAsync(2, http);
+        var preferredChain = preferredRootIndex is { } index ? await _pebble.RootNameAsync(index, http) : null;
+        var expectedRoot = preferredChain ?? await _pebble.RootNameAsync(0, http);
+        var host = UniqueHost("chain");
 
-        foreach (var (host, preferredChain, expectedRoot) in new[] { (UniqueHost("alt"), preferredRoot, preferredRoot), (UniqueHost("def"), null, defaultRoot) })
-        {
-            var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256", preferredChain });
-            Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
-            var answer = await Json.ReadAsync(requested);
-            Assert.Equal(preferredChain, answer.GetProperty("preferredChain").GetString());
-            var issued = await WaitForAsync(client, answer.GetProperty("id").GetString()!, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
-            Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
-            Assert.Equal(preferredChain, issued.GetProperty("preferredChain").GetString());
+        var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256", preferredChain });
+        Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+        var answer = await Json.ReadAsync(requested);
+        Assert.Equal(preferredChain, answer.GetProperty("preferredChain").GetString());
+        var issued = await WaitForAsync(client, answer.GetProperty("id").GetString()!, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
+        Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
+        Assert.Equal(preferredChain, issued.GetProperty("preferredChain").GetString());
 
-            var stored = await Json.ReadAsync(await client.GetAsync($"certificates/{issued.GetProperty("certificateId").GetString()}"));
-            var topId = stored.GetProperty("chain").EnumerateArray().Last().GetString();
-            var top = await Json.ReadAsync(await client.GetAsync($"certificates/{topId}"));
-            Assert.Equal($"CN={expectedRoot}", top.GetProperty("issuer").GetString());
-
-            var served = ServedChain(host);
-            Assert.Equal(expectedRoot, served[^1].GetNameInfo(X509NameType.SimpleName, forIssuer: true));
-        }
+        var stored = await Json.ReadAsync(await client.GetAsync($"certificates/{issued.GetProperty("certificateId").GetString()}"));
+        var topId = stored.GetProperty("chain").EnumerateArray().Last().GetString();
+        var top = await Json.ReadAsync(await client.GetAsync($"certificates/{topId}"));
+        Assert.Equal($"CN={expectedRoot}", top.GetProperty("issuer").GetString());
+        Assert.Equal(expectedRoot, ServedChain(host)[^1].GetNameInfo(X509NameType.SimpleName, forIssuer: true));
     }
 
     [Fact]
