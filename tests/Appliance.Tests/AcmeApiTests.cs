@@ -149,14 +149,21 @@ public sealed class AcmeApiTests : IAsyncLifetime
 
     private static string UniqueHost(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)] + ".acme.test";
 
+    /// <summary>Pebble registered through its directory with caaIdentities ["pebble.test"], and a fresh zone with these CAA records.</summary>
+    private async Task<(CaaDirectory Directory, string ServerId, string Zone)> CaaSetupAsync(HttpClient client, params (string Tag, string Value)[] records)
+    {
+        var directory = await CaaDirectory.StartAsync(_box, "pebble.test");
+        var zone = UniqueHost("caa");
+        foreach (var (tag, value) in records) _dns.AddCaa(zone, tag, value);
+        return (directory, await RegisterAsync(client, directory.DirectoryUrl), zone);
+    }
+
     [Fact]
     public async Task ARequestTheHostnamesCaaRecordsForbidIsRefusedInWordsAndNothingIsOrdered()
     {
-        using var directory = await CaaDirectory.StartAsync(_box, "pebble.test");
         using var client = await _appliance.LoginAsync();
-        var serverId = await RegisterAsync(client, directory.DirectoryUrl);
-        var zone = UniqueHost("caa");
-        _dns.AddCaa(zone, "issue", "letsencrypt.org").AddCaa(zone, "iodef", "mailto:security@example.com");
+        var (directory, serverId, zone) = await CaaSetupAsync(client, ("issue", "letsencrypt.org"), ("iodef", "mailto:security@example.com"));
+        using var _ = directory;
         var host = "www." + zone;
 
         var refused = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256" });
@@ -173,11 +180,9 @@ public sealed class AcmeApiTests : IAsyncLifetime
     [Fact]
     public async Task ARequestTheCaaRecordsAllowIsIssuedWithoutACaaFinding()
     {
-        using var directory = await CaaDirectory.StartAsync(_box, "pebble.test");
         using var client = await _appliance.LoginAsync();
-        var serverId = await RegisterAsync(client, directory.DirectoryUrl);
-        var zone = UniqueHost("caa");
-        _dns.AddCaa(zone, "issue", "letsencrypt.org").AddCaa(zone, "issue", "pebble.test; accounturi=https://127.0.0.1/any");
+        var (directory, serverId, zone) = await CaaSetupAsync(client, ("issue", "letsencrypt.org"), ("issue", "pebble.test; accounturi=https://127.0.0.1/any"));
+        using var _ = directory;
         var host = "shop." + zone;
 
         var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256" });

@@ -14,20 +14,18 @@ namespace Appliance.Tests;
 /// </summary>
 public sealed class CaaDirectory : IDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly X509Certificate2 _certificate;
     private readonly byte[] _body;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly TcpAcceptLoop _loop;
 
     private CaaDirectory(X509Certificate2 certificate, byte[] body)
     {
         _certificate = certificate;
         _body = body;
-        _listener.Start();
-        _ = Task.Run(ServeAsync);
+        _loop = new TcpAcceptLoop(new TcpListener(IPAddress.Loopback, 0), ServeAsync);
     }
 
-    public Uri DirectoryUrl => new($"https://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/dir");
+    public Uri DirectoryUrl => new($"https://127.0.0.1:{_loop.Port}/dir");
 
     public static async Task<CaaDirectory> StartAsync(AcmeBox box, params string[] caaIdentities)
     {
@@ -38,53 +36,28 @@ public sealed class CaaDirectory : IDisposable
         return new CaaDirectory(X509Certificate2.CreateFromPemFile(box.Tls.CertificatePath, box.Tls.KeyPath), Encoding.UTF8.GetBytes(directory.ToJsonString()));
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
     {
-        while (!_stop.IsCancellationRequested)
+        await using var tls = new SslStream(client.GetStream());
+        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, cancellationToken);
+        var head = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!head.ToString().Contains("\r\n\r\n"))
         {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            _ = Task.Run(async () =>
-            {
-                using (client)
-                {
-                    try
-                    {
-                        await using var tls = new SslStream(client.GetStream());
-                        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, _stop.Token);
-                        var head = new StringBuilder();
-                        var buffer = new byte[4096];
-                        while (!head.ToString().Contains("\r\n\r\n"))
-                        {
-                            var read = await tls.ReadAsync(buffer, _stop.Token);
-                            if (read == 0) return;
-                            head.Append(Encoding.ASCII.GetString(buffer, 0, read));
-                        }
-                        var found = head.ToString().StartsWith("GET /dir ", StringComparison.Ordinal);
-                        var body = found ? _body : "{}"u8.ToArray();
-                        await tls.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {(found ? "200 OK" : "404 Not Found")}\r\nContent-Type: application/json\r\n"
-                            + $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n"), _stop.Token);
-                        await tls.WriteAsync(body, _stop.Token);
-                    }
-                    catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
-                    {
-                    }
-                }
-            });
+            var read = await tls.ReadAsync(buffer, cancellationToken);
+            if (read == 0) return;
+            head.Append(Encoding.ASCII.GetString(buffer, 0, read));
         }
+        var found = head.ToString().StartsWith("GET /dir ", StringComparison.Ordinal);
+        var body = found ? _body : "{}"u8.ToArray();
+        await tls.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {(found ? "200 OK" : "404 Not Found")}\r\nContent-Type: application/json\r\n"
+            + $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n"), cancellationToken);
+        await tls.WriteAsync(body, cancellationToken);
     }
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _listener.Stop();
+        _loop.Dispose();
         _certificate.Dispose();
     }
 }

@@ -17,7 +17,7 @@ public sealed class DnsResponder : IDisposable
 {
     private const int UdpLimit = 512;
     private readonly UdpClient _udp;
-    private readonly TcpListener _tcp;
+    private readonly TcpAcceptLoop _tcp;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, List<(byte Flags, string Tag, string Value)>> _caa = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, string> _cnames = new(StringComparer.OrdinalIgnoreCase);
@@ -30,11 +30,10 @@ public sealed class DnsResponder : IDisposable
         {
             var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
             var port = ((IPEndPoint)udp.Client.LocalEndPoint!).Port;
-            var tcp = new TcpListener(IPAddress.Loopback, port);
             try
             {
-                tcp.Start();
-                (_udp, _tcp, Port) = (udp, tcp, port);
+                _tcp = new TcpAcceptLoop(new TcpListener(IPAddress.Loopback, port), ServeTcpAsync);
+                (_udp, Port) = (udp, port);
                 break;
             }
             catch (SocketException) when (attempt < 20)
@@ -43,7 +42,6 @@ public sealed class DnsResponder : IDisposable
             }
         }
         _ = Task.Run(ServeUdpAsync);
-        _ = Task.Run(ServeTcpAsync);
     }
 
     public int Port { get; }
@@ -92,42 +90,18 @@ public sealed class DnsResponder : IDisposable
         }
     }
 
-    private async Task ServeTcpAsync()
+    private async Task ServeTcpAsync(TcpClient client, CancellationToken cancellationToken)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _tcp.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            _ = Task.Run(async () =>
-            {
-                using (client)
-                {
-                    try
-                    {
-                        var stream = client.GetStream();
-                        var prefix = new byte[2];
-                        await stream.ReadExactlyAsync(prefix, _stop.Token);
-                        var query = new byte[BinaryPrimitives.ReadUInt16BigEndian(prefix)];
-                        await stream.ReadExactlyAsync(query, _stop.Token);
-                        var answer = Answer(query, tcp: true);
-                        if (answer is null) return;
-                        BinaryPrimitives.WriteUInt16BigEndian(prefix, (ushort)answer.Length);
-                        await stream.WriteAsync(prefix, _stop.Token);
-                        await stream.WriteAsync(answer, _stop.Token);
-                    }
-                    catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-                    {
-                    }
-                }
-            });
-        }
+        var stream = client.GetStream();
+        var prefix = new byte[2];
+        await stream.ReadExactlyAsync(prefix, cancellationToken);
+        var query = new byte[BinaryPrimitives.ReadUInt16BigEndian(prefix)];
+        await stream.ReadExactlyAsync(query, cancellationToken);
+        var answer = Answer(query, tcp: true);
+        if (answer is null) return;
+        BinaryPrimitives.WriteUInt16BigEndian(prefix, (ushort)answer.Length);
+        await stream.WriteAsync(prefix, cancellationToken);
+        await stream.WriteAsync(answer, cancellationToken);
     }
 
     internal byte[]? Answer(byte[] query, bool tcp = false)
@@ -204,6 +178,6 @@ public sealed class DnsResponder : IDisposable
     {
         _stop.Cancel();
         _udp.Dispose();
-        _tcp.Stop();
+        _tcp.Dispose();
     }
 }
