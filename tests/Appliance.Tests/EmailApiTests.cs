@@ -131,8 +131,8 @@ public sealed class EmailApiTests : IAsyncLifetime
         var response = await client.PostAsync("email/test", null);
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var detail = (await Json.ReadAsync(response)).GetProperty("detail").GetString();
-        Assert.StartsWith($"The SMTP server 127.0.0.1:{smtp.Port} refused the login of 'appliance': ", detail);
-        Assert.EndsWith(" Check the username and password.", detail);
+        Assert.Equal($"The SMTP server 127.0.0.1:{smtp.Port} refused the login of 'appliance' (535: 5.7.8 Authentication credentials invalid). "
+            + "Check the username and password.", detail);
         Assert.Empty(await smtp.WaitForAsync(1, seconds: 1));
     }
 

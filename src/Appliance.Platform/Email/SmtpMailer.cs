@@ -44,7 +44,7 @@ public sealed class SmtpMailer
         catch (AuthenticationException e)
         {
             throw new EmailException(EmailFailure.Authentication,
-                $"The SMTP server {where} refused the login of '{settings.Username}': {e.Message} Check the username and password.", e);
+                $"The SMTP server {where} refused the login of '{settings.Username}' ({e.Message.Trim().TrimEnd('.')}). Check the username and password.", e);
         }
         catch (SslHandshakeException e) when (untrusted is not null)
         {
