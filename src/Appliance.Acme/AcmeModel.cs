@@ -38,7 +38,11 @@ public sealed record AutomatedCertificate(
     string? CertificateId,
     string? Reason,
     RenewalHistory History,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The issuer common name of the topmost certificate of the chain to keep when the CA offers several (certbot's --preferred-chain); null for the CA's default.</summary>
+    public string? PreferredChain { get; init; }
+}
 
 /// <summary>The server types the admin picks from; the well-known CAs come with their URLs filled in.</summary>
 public static class AcmeServerTypes

@@ -53,6 +53,7 @@ internal sealed class AcmeRepository
             created_at TEXT NOT NULL,
             UNIQUE (server_id, hostname));
         """,
+        "ALTER TABLE acme_certificates ADD COLUMN preferred_chain TEXT;",
     ];
 
     private readonly StateDatabase _database;
@@ -144,9 +145,9 @@ internal sealed class AcmeRepository
         try
         {
             Exec(connection, null, """
-                INSERT INTO acme_certificates (id, server_id, hostname, key_type, profile, status, reason, history, created_at)
-                VALUES ($id, $server, $host, $key, $profile, $status, $reason, '[]', $at)
-                """, ("$id", certificate.Id), ("$server", certificate.ServerId), ("$host", certificate.Hostname), ("$key", certificate.KeyType),
+                INSERT INTO acme_certificates (id, server_id, hostname, key_type, profile, preferred_chain, status, reason, history, created_at)
+                VALUES ($id, $server, $host, $key, $profile, $chain, $status, $reason, '[]', $at)
+                """, ("$id", certificate.Id), ("$chain", certificate.PreferredChain), ("$server", certificate.ServerId), ("$host", certificate.Hostname), ("$key", certificate.KeyType),
                 ("$profile", certificate.Profile), ("$status", StatusText(certificate.Status)), ("$reason", certificate.Reason), ("$at", Text(certificate.CreatedAt)));
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: UNIQUE (server_id, hostname)
@@ -160,7 +161,7 @@ internal sealed class AcmeRepository
     {
         using var connection = _database.Open();
         using var command = Command(connection, null, """
-            SELECT id, server_id, hostname, key_type, profile, status, last_error, renew_after, certificate_id, reason, history, last_alert_at, created_at
+            SELECT id, server_id, hostname, key_type, profile, status, last_error, renew_after, certificate_id, reason, history, last_alert_at, created_at, preferred_chain
             FROM acme_certificates ORDER BY created_at, id
             """);
         using var reader = command.ExecuteReader();
@@ -171,7 +172,7 @@ internal sealed class AcmeRepository
             var lastAlert = S(reader, 11) is { } alert ? Date(alert) : (DateTimeOffset?)null;
             list.Add(new AutomatedCertificate(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), S(reader, 4),
                 ParseStatus(reader.GetString(5)), S(reader, 6), S(reader, 7) is { } renew ? Date(renew) : null, S(reader, 8), S(reader, 9),
-                new RenewalHistory(attempts, lastAlert), Date(reader.GetString(12))));
+                new RenewalHistory(attempts, lastAlert), Date(reader.GetString(12))) { PreferredChain = S(reader, 13) });
         }
         return list;
     }

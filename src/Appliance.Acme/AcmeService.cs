@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Appliance.Acme.Caa;
 using Appliance.Acme.Protocol;
 using Appliance.Acme.Renewal;
 using Appliance.Certificates.Formats;
@@ -34,6 +35,9 @@ public sealed class AcmeService
     }
 
     internal AcmeRepository Repository => _repository;
+
+    /// <summary>The CAA pre-check before each order; null skips it.</summary>
+    public CaaCheck? Caa { get; init; }
 
     /// <summary>Poll interval for orders and authorizations; tests shorten it.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
@@ -122,11 +126,15 @@ public sealed class AcmeService
     public AutomatedCertificate GetCertificate(string id) => _repository.GetCertificate(id);
 
     /// <summary>Records a request for an automated certificate (status pending); the scheduler orders it.</summary>
-    public AutomatedCertificate RequestCertificate(string? serverId, string? hostname, string? keyType, string? profile = null)
+    /// <param name="preferredChain">The issuer common name of the topmost certificate of the chain to keep, when the CA offers alternate chains.</param>
+    public AutomatedCertificate RequestCertificate(string? serverId, string? hostname, string? keyType, string? profile = null, string? preferredChain = null)
     {
         var (server, name, type, chosenProfile) = ValidateRequest(serverId, hostname, keyType, profile);
+        var chain = Blank(preferredChain);
+        if (chain is not null && (chain.Length > 256 || chain.Any(char.IsControl)))
+            throw new AcmeSettingsException(AcmeSettingsFailure.Invalid, "The preferred chain is the common name of the topmost issuer, such as ISRG Root X1: one line of at most 256 characters.");
         var certificate = new AutomatedCertificate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), server.Id, name, type, chosenProfile,
-            AutomatedCertificateStatus.Pending, null, null, null, "Waiting for the first order.", RenewalHistory.Empty, _time.GetUtcNow());
+            AutomatedCertificateStatus.Pending, null, null, null, "Waiting for the first order.", RenewalHistory.Empty, _time.GetUtcNow()) { PreferredChain = chain };
         _repository.InsertCertificate(certificate);
         return certificate;
     }
@@ -230,9 +238,12 @@ public sealed class AcmeService
             var directory = await client.GetDirectoryAsync(cancellationToken);
             // RFC 9773 section 5: a renewal names the certificate it replaces when the CA supports renewal information.
             var replaces = directory.RenewalInfo is not null && current is not null ? RenewalInfo.CertificateIdentifier(current.Certificate) : null;
+            // CAA may have changed since the request: a renewal the records forbid is not ordered (RFC 8659; the CA would refuse it).
+            if (Caa is not null && await Caa.CheckAsync(certificate.Hostname, directory.Meta?.CaaIdentities, cancellationToken) is { Outcome: CaaCheckOutcome.Refused } caa)
+                throw new AcmeException(AcmeFailure.NotPossible, $"Nothing was ordered: {caa.Message}");
             using var key = KeyFactory.Generate(certificate.KeyType);
             var issued = await new AcmeIssuer(client, _responder, _time).IssueAsync(
-                new IssueRequest([certificate.Hostname], key, certificate.Profile, replaces), cancellationToken);
+                new IssueRequest([certificate.Hostname], key, certificate.Profile, replaces, certificate.PreferredChain), cancellationToken);
             var stored = _store.StoreIssued(issued.ChainPem, key, certificate.Hostname, CertificateSource, certificate.CertificateId);
             issuedId = stored.Id;
             _renewalInfo.TryRemove(id, out _);

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Appliance.Acme.Caa;
 using Appliance.Acme.Renewal;
 using Appliance.Acme.Tests.Infrastructure;
 using Appliance.Certificates.Store;
@@ -166,6 +169,52 @@ public sealed class AcmeServiceTests(PebbleFixture peers) : IDisposable
             Assert.Throws<AcmeSettingsException>(() => service.RequestCertificate(server.Id, "*.example.com", "ecdsa-p256")).Message);
         Assert.Equal("The key type 'dsa-1024' is not known; choose one of rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, ecdsa-p384.",
             Assert.Throws<AcmeSettingsException>(() => service.RequestCertificate(server.Id, "a.example.com", "dsa-1024")).Message);
+    }
+
+    [Fact]
+    public async Task ARenewalTheCaaRecordsForbidIsNotOrderedAndSaysWhy()
+    {
+        using var dns = new DnsResponder();
+        dns.AddCaa("example.com", "issue", "letsencrypt.org");
+        var ca = new ScriptedAcmeHandler()
+            .On("GET /dir", _ => ScriptedAcmeHandler.Json(ScriptedAcmeHandler.Directory(""","meta":{"caaIdentities":["ca.test"]}""")), repeat: true)
+            .On("POST /acct", _ => ScriptedAcmeHandler.Json("""{"status":"valid"}""", HttpStatusCode.Created, location: ScriptedAcmeHandler.Base + "/acct/1"));
+        var service = new AcmeService(_state.Database, _state.Vault, _state.Store, new Http01ChallengeStore(), new HttpClient(ca), TimeProvider.System)
+        {
+            Caa = new CaaCheck(new DnsClient(new IPEndPoint(IPAddress.Loopback, dns.Port))),
+        };
+        var server = await service.RegisterServerAsync(new AcmeServerSpec("custom", ScriptedAcmeHandler.Base + "/dir", null, null, "admin@example.com", null, null));
+        var requested = service.RequestCertificate(server.Id, "shop.example.com", "ecdsa-p256");
+
+        var result = await new RenewalScheduler(service, new RecordingAlerts(), TimeProvider.System).RenewNowAsync(requested.Id);
+        Assert.Equal(AutomatedCertificateStatus.Error, result.Status);
+        Assert.Equal("Nothing was ordered: The CAA records of example.com (inherited by shop.example.com) allow only letsencrypt.org to issue certificates, "
+            + "not this ACME server (ca.test). Add the DNS record example.com. CAA 0 issue \"ca.test\", or request the certificate from a CA the records allow.", result.LastError);
+        Assert.DoesNotContain(ca.Requests, r => r.Route == "POST /order");
+    }
+
+    [Fact]
+    public async Task ThePreferredChainIsStoredAndARenewalKeepsIt()
+    {
+        var service = Service();
+        var scheduler = new RenewalScheduler(service, new RecordingAlerts(), TimeProvider.System);
+        var server = await service.RegisterServerAsync(Custom(peers.LongChains, null));
+        var alternateRoot = await peers.LongChains.RootNameAsync(1, _http);
+        Assert.NotEqual(await peers.LongChains.RootNameAsync(0, _http), alternateRoot);
+        var requested = service.RequestCertificate(server.Id, Host(), "ecdsa-p256", preferredChain: alternateRoot);
+        Assert.Equal(alternateRoot, service.GetCertificate(requested.Id).PreferredChain);
+
+        string? first = null;
+        foreach (var _ in new[] { "issue", "renew" })
+        {
+            var result = await scheduler.RenewNowAsync(requested.Id);
+            Assert.True(result.Status == AutomatedCertificateStatus.Valid, result.LastError);
+            Assert.NotEqual(first, result.CertificateId);
+            first = result.CertificateId;
+            var stored = _state.Store.ListCertificates().Single(c => c.Id == result.CertificateId);
+            var top = _state.Store.ListCertificates().Single(c => c.Id == stored.Chain[^1]);
+            Assert.Equal(alternateRoot, top.Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: true));
+        }
     }
 
     public void Dispose()

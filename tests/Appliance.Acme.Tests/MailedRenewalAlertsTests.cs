@@ -62,6 +62,24 @@ public sealed class MailedRenewalAlertsTests : IAsyncLifetime
         Assert.Empty(await _smtp.WaitForAsync(1, seconds: 1));
     }
 
+    [Theory]
+    [InlineData(SmtpSecurity.StartTls)]
+    [InlineData(SmtpSecurity.Tls)]
+    public async Task TheAlertMailArrivesOverStartTlsOrTlsWithALoginAndTheServerVerifiedAgainstTheTrustedCertificate(SmtpSecurity security)
+    {
+        using var tls = new PebbleTls(); // a test CA and a certificate for 127.0.0.1 made with openssl
+        await using var smtp = await SmtpSink.StartAsync(new SmtpSinkOptions(SmtpSettings.SecurityName(security), tls.CertificatePath, tls.KeyPath, "appliance", "s3cret"));
+        var mail = new SmtpAdminMail(new SmtpSettings(true, "127.0.0.1", smtp.Port, security, "appliance", "s3cret", "appliance@example.com", ["admin@example.com"])
+        {
+            TrustedCertificate = File.ReadAllText(tls.CaPath),
+        });
+        using var renewal = await FailingRenewal.StartAsync(new MailedRenewalAlerts(mail));
+        await renewal.PassAtAsync(25);
+        var alert = Assert.Single(await smtp.WaitForAsync(1));
+        Assert.Equal("Certificate for shop.example.com not renewed, expires in 25 days", alert.Subject);
+        Assert.Contains("\nHostname: shop.example.com\n", alert.TextBody!.ReplaceLineEndings("\n"));
+    }
+
     public async ValueTask DisposeAsync()
     {
         _renewal?.Dispose();

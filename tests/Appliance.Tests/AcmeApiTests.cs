@@ -20,7 +20,9 @@ public sealed class AcmeApiTests : IAsyncLifetime
     private PebbleTls _tls => _box.Tls;
     private DnsResponder _dns => _box.Dns;
 
-    public async ValueTask InitializeAsync() => _box = await AcmeBox.StartAsync();
+    // Alternate chains to choose from: two more roots, each chain with two intermediates.
+    public async ValueTask InitializeAsync() => _box = await AcmeBox.StartAsync(
+        new Dictionary<string, string> { ["PEBBLE_ALTERNATE_ROOTS"] = "2", ["PEBBLE_CHAIN_LENGTH"] = "3" });
 
     public async ValueTask DisposeAsync()
     {
@@ -80,10 +82,13 @@ public sealed class AcmeApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
         var answer = await Json.ReadAsync(requested);
         var id = answer.GetProperty("id").GetString()!;
-        // Pre-flight: the test name resolves only in pebble's DNS, not here, which is a warning; port 80 and the directory pass.
-        var warning = Assert.Single(answer.GetProperty("warnings").EnumerateArray());
-        Assert.Equal("dns", warning.GetProperty("check").GetString());
-        Assert.StartsWith($"{host} does not resolve here (", warning.GetProperty("message").GetString());
+        // Pre-flight: the test name resolves only in pebble's DNS, not here, which is a warning; port 80 and the directory pass;
+        // pebble's directory names no CAA identities, so CAA is not checked, with a note.
+        var warnings = answer.GetProperty("warnings").EnumerateArray().ToList();
+        Assert.Equal(["caa", "dns"], warnings.Select(w => w.GetProperty("check").GetString()));
+        Assert.Equal($"The CAA records of {host} were not checked: the ACME server's directory names no CAA identities (meta.caaIdentities). "
+            + "The CA checks them itself when it validates the name.", warnings[0].GetProperty("message").GetString());
+        Assert.StartsWith($"{host} does not resolve here (", warnings[1].GetProperty("message").GetString());
 
         var issued = await WaitForAsync(client, id, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
         Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
@@ -128,6 +133,94 @@ public sealed class AcmeApiTests : IAsyncLifetime
         var check = Assert.Single(problem.GetProperty("checks").EnumerateArray());
         Assert.Equal(("directory", "refusal"), (check.GetProperty("check").GetString(), check.GetProperty("severity").GetString()));
         Assert.Equal(0, (await Json.ReadAsync(await client.GetAsync("acme/certificates"))).GetArrayLength());
+    }
+
+    private async Task<string> RegisterAsync(HttpClient client, Uri? directoryUrl = null)
+    {
+        var body = new
+        {
+            type = "custom", directoryUrl = (directoryUrl ?? _pebble.DirectoryUrl).ToString(), email = "admin@example.com",
+            eabKeyId = PebbleServer.EabKeyId, eabHmacKey = PebbleServer.EabHmacKey,
+        };
+        var registered = await client.PostAsJsonAsync("acme/servers", body);
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        return (await Json.ReadAsync(registered)).GetProperty("id").GetString()!;
+    }
+
+    private static string UniqueHost(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)] + ".acme.test";
+
+    /// <summary>Pebble registered through its directory with caaIdentities ["pebble.test"], and a fresh zone with these CAA records.</summary>
+    private async Task<(CaaDirectory Directory, string ServerId, string Zone)> CaaSetupAsync(HttpClient client, params (string Tag, string Value)[] records)
+    {
+        var directory = await CaaDirectory.StartAsync(_box, "pebble.test");
+        var zone = UniqueHost("caa");
+        foreach (var (tag, value) in records) _dns.AddCaa(zone, tag, value);
+        return (directory, await RegisterAsync(client, directory.DirectoryUrl), zone);
+    }
+
+    [Fact]
+    public async Task ARequestTheHostnamesCaaRecordsForbidIsRefusedInWordsAndNothingIsOrdered()
+    {
+        using var client = await _appliance.LoginAsync();
+        var (directory, serverId, zone) = await CaaSetupAsync(client, ("issue", "letsencrypt.org"), ("iodef", "mailto:security@example.com"));
+        using var _ = directory;
+        var host = "www." + zone;
+
+        var refused = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256" });
+        Assert.Equal((HttpStatusCode)422, refused.StatusCode);
+        var problem = await Json.ReadAsync(refused);
+        Assert.Equal($"The certificate for {host} was not requested: The CAA records of {zone} (inherited by {host}) allow only letsencrypt.org to issue certificates, "
+            + $"not this ACME server (pebble.test). Add the DNS record {zone}. CAA 0 issue \"pebble.test\", or request the certificate from a CA the records allow.",
+            problem.GetProperty("detail").GetString());
+        var caa = Assert.Single(problem.GetProperty("checks").EnumerateArray(), c => c.GetProperty("check").GetString() == "caa");
+        Assert.Equal("refusal", caa.GetProperty("severity").GetString());
+        Assert.Equal(0, (await Json.ReadAsync(await client.GetAsync("acme/certificates"))).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task ARequestTheCaaRecordsAllowIsIssuedWithoutACaaFinding()
+    {
+        using var client = await _appliance.LoginAsync();
+        var (directory, serverId, zone) = await CaaSetupAsync(client, ("issue", "letsencrypt.org"), ("issue", "pebble.test; accounturi=https://127.0.0.1/any"));
+        using var _ = directory;
+        var host = "shop." + zone;
+
+        var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256" });
+        Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+        var answer = await Json.ReadAsync(requested);
+        Assert.DoesNotContain(answer.GetProperty("warnings").EnumerateArray(), w => w.GetProperty("check").GetString() == "caa");
+        Assert.Contains(_dns.Log, q => q.Name == zone && q.Type == 257);
+        var issued = await WaitForAsync(client, answer.GetProperty("id").GetString()!, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
+        Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
+    }
+
+    // One chain per appliance: the store derives each certificate's chain from all it holds, so the cross-signed tops of
+    // two chains for the same intermediate would both be candidates (see the report on the preferred chain).
+    [Theory]
+    [InlineData(2)]
+    [InlineData(null)]
+    public async Task ThePreferredChainIsTheOneStoredAndServedAndWithoutOneTheDefaultChainIs(int? preferredRootIndex)
+    {
+        using var client = await _appliance.LoginAsync();
+        var serverId = await RegisterAsync(client);
+        using var http = _box.PebbleHttpClient();
+        var preferredChain = preferredRootIndex is { } index ? await _pebble.RootNameAsync(index, http) : null;
+        var expectedRoot = preferredChain ?? await _pebble.RootNameAsync(0, http);
+        var host = UniqueHost("chain");
+
+        var requested = await client.PostAsJsonAsync("acme/certificates", new { serverId, hostname = host, keyType = "ecdsa-p256", preferredChain });
+        Assert.Equal(HttpStatusCode.Created, requested.StatusCode);
+        var answer = await Json.ReadAsync(requested);
+        Assert.Equal(preferredChain, answer.GetProperty("preferredChain").GetString());
+        var issued = await WaitForAsync(client, answer.GetProperty("id").GetString()!, c => c.GetProperty("status").GetString() is "valid" or "error" && !c.GetProperty("running").GetBoolean());
+        Assert.True(issued.GetProperty("status").GetString() == "valid", issued.ToString());
+        Assert.Equal(preferredChain, issued.GetProperty("preferredChain").GetString());
+
+        var stored = await Json.ReadAsync(await client.GetAsync($"certificates/{issued.GetProperty("certificateId").GetString()}"));
+        var topId = stored.GetProperty("chain").EnumerateArray().Last().GetString();
+        var top = await Json.ReadAsync(await client.GetAsync($"certificates/{topId}"));
+        Assert.Equal($"CN={expectedRoot}", top.GetProperty("issuer").GetString());
+        Assert.Equal(expectedRoot, ServedChain(host)[^1].GetNameInfo(X509NameType.SimpleName, forIssuer: true));
     }
 
     [Fact]

@@ -13,12 +13,28 @@ public sealed class AcmeBox : IAsyncDisposable
     public ApplianceProcess Appliance { get; private set; } = null!;
     public PebbleServer Pebble { get; private set; } = null!;
 
-    public static async Task<AcmeBox> StartAsync()
+    /// <param name="pebbleEnvironment">Extra pebble environment, such as PEBBLE_ALTERNATE_ROOTS.</param>
+    public static async Task<AcmeBox> StartAsync(IReadOnlyDictionary<string, string>? pebbleEnvironment = null)
     {
         var box = new AcmeBox { Tls = new PebbleTls(), Dns = new DnsResponder() };
-        box.Appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--acme-ca-file", box.Tls.CaPath);
-        box.Pebble = await PebbleServer.StartAsync(box.Tls, box.Appliance.HttpPort, box.Dns.Port, requireEab: true);
+        // The appliance's CAA pre-check asks the same DNS responder as pebble.
+        box.Appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--acme-ca-file", box.Tls.CaPath,
+            "--dns-server", $"127.0.0.1:{box.Dns.Port}");
+        box.Pebble = await PebbleServer.StartAsync(box.Tls, box.Appliance.HttpPort, box.Dns.Port, requireEab: true, pebbleEnvironment);
         return box;
+    }
+
+    /// <summary>An HttpClient that trusts pebble's test TLS CA (for its directory and management interface).</summary>
+    public HttpClient PebbleHttpClient()
+    {
+        var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Tls.CaPath);
+        var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+        {
+            TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.Add(ca);
+        return new HttpClient(new SocketsHttpHandler { SslOptions = { CertificateChainPolicy = policy } });
     }
 
     /// <summary>Takes the ACME server away (an unreachable directory).</summary>

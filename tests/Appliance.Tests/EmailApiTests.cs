@@ -93,4 +93,86 @@ public sealed class EmailApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.StartsWith($"The SMTP server 127.0.0.1:{port} could not be reached: ", (await Json.ReadAsync(response)).GetProperty("detail").GetString());
     }
+
+    private static object Settings(int port, string security, string? username = null, string? password = null, string? trustedCertificate = null) => new
+    {
+        enabled = true, server = "127.0.0.1", port, security, username, password,
+        sender = "appliance@example.com", recipients = new[] { "admin@example.com" }, trustedCertificate,
+    };
+
+    [Theory]
+    [InlineData("starttls")]
+    [InlineData("tls")]
+    public async Task TheTestEmailArrivesOverStartTlsOrTlsWithALoginWhenTheServersCaIsTheTrustedCertificate(string security)
+    {
+        using var tls = new PebbleTls(); // a test CA and a certificate for 127.0.0.1 made with openssl
+        await using var smtp = await SmtpSink.StartAsync(new SmtpSinkOptions(security, tls.CertificatePath, tls.KeyPath, "appliance", "s3cret"));
+        using var client = await _appliance.LoginAsync();
+        var ca = File.ReadAllText(tls.CaPath).Trim();
+
+        var saved = await client.PutAsJsonAsync("email", Settings(smtp.Port, security, "appliance", "s3cret", ca));
+        Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        Assert.Equal(ca, (await Json.ReadAsync(saved)).GetProperty("trustedCertificate").GetString());
+
+        var test = await client.PostAsync("email/test", null);
+        Assert.True(test.StatusCode == HttpStatusCode.OK, await test.Content.ReadAsStringAsync() + smtp.Output);
+        var mail = Assert.Single(await smtp.WaitForAsync(1));
+        Assert.StartsWith("Test email from appliance ", mail.Subject);
+    }
+
+    [Fact]
+    public async Task AWrongPasswordIsRefusedInWords()
+    {
+        using var tls = new PebbleTls();
+        await using var smtp = await SmtpSink.StartAsync(new SmtpSinkOptions("starttls", tls.CertificatePath, tls.KeyPath, "appliance", "s3cret"));
+        using var client = await _appliance.LoginAsync();
+        await client.PutAsJsonAsync("email", Settings(smtp.Port, "starttls", "appliance", "wrong", File.ReadAllText(tls.CaPath)));
+
+        var response = await client.PostAsync("email/test", null);
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var detail = (await Json.ReadAsync(response)).GetProperty("detail").GetString();
+        Assert.Equal($"The SMTP server 127.0.0.1:{smtp.Port} refused the login of 'appliance' (535: 5.7.8 Authentication credentials invalid). "
+            + "Check the username and password.", detail);
+        Assert.Empty(await smtp.WaitForAsync(1, seconds: 1));
+    }
+
+    [Fact]
+    public async Task AServerWhoseCertificateNoTrustedCaIssuedIsRefusedInWordsAndGetsNoMail()
+    {
+        using var tls = new PebbleTls();
+        await using var smtp = await SmtpSink.StartAsync(new SmtpSinkOptions("tls", tls.CertificatePath, tls.KeyPath));
+        using var client = await _appliance.LoginAsync();
+        await client.PutAsJsonAsync("email", Settings(smtp.Port, "tls"));
+
+        var response = await client.PostAsync("email/test", null);
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var detail = (await Json.ReadAsync(response)).GetProperty("detail").GetString();
+        Assert.StartsWith($"The SMTP server 127.0.0.1:{smtp.Port} is not trusted: its certificate (subject CN=localhost, issued by CN=Pebble test TLS CA) "
+            + "does not chain to a CA of the system store (", detail);
+        Assert.EndsWith("). If it is the right server, paste the certificate of the CA that issued its certificate (or its own self-signed certificate) "
+            + "as the trusted certificate in the email settings.", detail);
+
+        // Another CA's certificate as the trusted one does not help either.
+        using var other = new PebbleTls();
+        await client.PutAsJsonAsync("email", Settings(smtp.Port, "tls", trustedCertificate: File.ReadAllText(other.CaPath)));
+        var still = await Json.ReadAsync(await client.PostAsync("email/test", null));
+        Assert.Contains("chains neither to a CA of the system store nor to the trusted certificate (CN=Pebble test TLS CA)", still.GetProperty("detail").GetString());
+        Assert.Empty(await smtp.WaitForAsync(1, seconds: 1));
+    }
+
+    [Fact]
+    public async Task ATrustedCertificateThatIsNotPemIsRefusedAndAnEmptyOneRemovesIt()
+    {
+        using var client = await _appliance.LoginAsync();
+        var refused = await client.PutAsJsonAsync("email", Settings(25, "starttls", trustedCertificate: "not a certificate"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.StartsWith("The trusted certificate is not a PEM certificate: ", (await Json.ReadAsync(refused)).GetProperty("detail").GetString());
+
+        using var tls = new PebbleTls();
+        await client.PutAsJsonAsync("email", Settings(25, "starttls", trustedCertificate: File.ReadAllText(tls.CaPath)));
+        var kept = await Json.ReadAsync(await client.PutAsJsonAsync("email", Settings(25, "starttls")));
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", kept.GetProperty("trustedCertificate").GetString());
+        var removed = await Json.ReadAsync(await client.PutAsJsonAsync("email", Settings(25, "starttls", trustedCertificate: "")));
+        Assert.Equal(JsonValueKind.Null, removed.GetProperty("trustedCertificate").ValueKind);
+    }
 }

@@ -72,6 +72,19 @@ public sealed class FirstStartTests
     }
 
     [Fact]
+    public async Task ADnsServerThatIsNotAnAddressIsRefusedAtStartInWords()
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(ApplianceProcess.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "serve", "--state-dir", Directory.CreateTempSubdirectory().FullName, "--key-protection", "software", "--dns-server", "dns.example" })
+            info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("--dns-server dns.example: 'dns.example' is not a DNS server address; give an IP address, optionally with a port, such as 192.0.2.53 or 127.0.0.1:5353.", error);
+    }
+
+    [Fact]
     public async Task VersionPrintsTheGitVersion()
     {
         var info = new System.Diagnostics.ProcessStartInfo(ApplianceProcess.Binary, "--version") { RedirectStandardOutput = true };

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Text.Json;
+using Appliance.Acme.Caa;
+using Appliance.Acme.Protocol;
 
 namespace Appliance.Acme.Preflight;
 
@@ -33,15 +36,19 @@ public sealed record PreflightFinding(string Check, PreflightSeverity Severity, 
 /// instead of from a failed order minutes later: the ACME directory is reachable (refusal otherwise); port 80 of this
 /// appliance answers the http-01 challenge path (RFC 8555 section 8.3) from itself (refusal otherwise); the hostname
 /// resolves to an address of this appliance (a warning otherwise: the CA resolves with public DNS, which may differ,
-/// e.g. behind NAT); and, for Let's Encrypt, the seed's note that its certificates are not recommended for failover pairs.
+/// e.g. behind NAT); with a <see cref="CaaCheck"/>, the hostname's CAA records allow the CA named by the directory's
+/// meta.caaIdentities (refusal otherwise; a warning when they could not be checked); and, for Let's Encrypt, the seed's note that its certificates are not recommended for failover pairs.
 /// </summary>
 /// <param name="probeAddress">The HTTP listener's bind address when it binds one address only (port 80 is probed there); null when it binds all.</param>
-public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses local, Http01ChallengeStore challenges, HttpClient http, int httpPort, IPAddress? probeAddress = null)
+/// <param name="caa">The CAA pre-check; null skips it.</param>
+public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses local, Http01ChallengeStore challenges, HttpClient http, int httpPort,
+    IPAddress? probeAddress = null, CaaCheck? caa = null)
 {
     public const string DirectoryCheck = "directory";
     public const string Port80Check = "http01";
     public const string DnsCheck = "dns";
     public const string FailoverCheck = "failover";
+    public const string CaaCheckName = "caa";
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
 
     public const string FailoverWarning =
@@ -51,7 +58,14 @@ public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses lo
     public async Task<IReadOnlyList<PreflightFinding>> CheckAsync(AcmeServer server, string hostname, CancellationToken cancellationToken)
     {
         var findings = new List<PreflightFinding>();
-        if (await CheckDirectoryAsync(server.DirectoryUrl, cancellationToken) is { } directory) findings.Add(directory);
+        var (directoryFinding, directory) = await CheckDirectoryAsync(server.DirectoryUrl, cancellationToken);
+        if (directoryFinding is not null) findings.Add(directoryFinding);
+        if (caa is not null && directory is not null)
+        {
+            var result = await caa.CheckAsync(hostname, directory.Meta?.CaaIdentities, cancellationToken);
+            if (result.Outcome == CaaCheckOutcome.Refused) findings.Add(Refusal(CaaCheckName, result.Message!));
+            else if (result.Outcome == CaaCheckOutcome.NotChecked) findings.Add(Warning(CaaCheckName, result.Message!));
+        }
         var (dns, ours) = await CheckResolutionAsync(hostname, cancellationToken);
         if (dns is not null) findings.Add(dns);
         if (await CheckPort80Async(ours, cancellationToken) is { } port80) findings.Add(port80);
@@ -59,22 +73,36 @@ public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses lo
         return findings;
     }
 
-    internal async Task<PreflightFinding?> CheckDirectoryAsync(string directoryUrl, CancellationToken cancellationToken)
+    /// <returns>The finding (null when the directory answers) and the directory when it could be read as one.</returns>
+    internal async Task<(PreflightFinding? Finding, AcmeDirectory? Directory)> CheckDirectoryAsync(string directoryUrl, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(ProbeTimeout);
         try
         {
             using var response = await http.GetAsync(directoryUrl, timeout.Token);
-            if (response.IsSuccessStatusCode) return null;
-            return Refusal(DirectoryCheck, $"The ACME directory {directoryUrl} answered {(int)response.StatusCode} {response.ReasonPhrase}. "
-                + "Check the ACME server's directory URL, or try again later if the CA is down.");
+            if (response.IsSuccessStatusCode) return (null, await ReadDirectoryAsync(response, timeout.Token));
+            return (Refusal(DirectoryCheck, $"The ACME directory {directoryUrl} answered {(int)response.StatusCode} {response.ReasonPhrase}. "
+                + "Check the ACME server's directory URL, or try again later if the CA is down."), null);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var why = e is OperationCanceledException ? $"no answer within {ProbeTimeout.TotalSeconds:0} s" : Innermost(e);
-            return Refusal(DirectoryCheck, $"The ACME directory {directoryUrl} could not be reached ({why}). "
-                + "Check the appliance's DNS servers, default gateway and any proxy or firewall between it and the CA.");
+            return (Refusal(DirectoryCheck, $"The ACME directory {directoryUrl} could not be reached ({why}). "
+                + "Check the appliance's DNS servers, default gateway and any proxy or firewall between it and the CA."), null);
+        }
+    }
+
+    /// <summary>The directory object, or null when the answer is not one (the order itself reports that in words).</summary>
+    private static async Task<AcmeDirectory?> ReadDirectoryAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(await response.Content.ReadAsByteArrayAsync(cancellationToken), AcmeJson.Default.AcmeDirectory);
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

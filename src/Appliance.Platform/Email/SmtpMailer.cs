@@ -21,6 +21,12 @@ public sealed class SmtpMailer
         var message = Compose(settings, subject, body);
         using var client = new SmtpClient { Timeout = (int)Timeout.TotalMilliseconds };
         var where = $"{settings.Server}:{settings.Port}";
+        string? untrusted = null;
+        client.ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            untrusted = SmtpServerTrust.Check(certificate, chain, errors, settings.TrustedCertificate);
+            return untrusted is null;
+        };
         try
         {
             var options = settings.Security switch
@@ -38,7 +44,13 @@ public sealed class SmtpMailer
         catch (AuthenticationException e)
         {
             throw new EmailException(EmailFailure.Authentication,
-                $"The SMTP server {where} refused the login of '{settings.Username}': {e.Message} Check the username and password.", e);
+                $"The SMTP server {where} refused the login of '{settings.Username}' ({e.Message.Trim().TrimEnd('.')}). Check the username and password.", e);
+        }
+        catch (SslHandshakeException e) when (untrusted is not null)
+        {
+            throw new EmailException(EmailFailure.Tls,
+                $"The SMTP server {where} is not trusted: {untrusted}. If it is the right server, paste the certificate of the CA that issued its certificate "
+                + "(or its own self-signed certificate) as the trusted certificate in the email settings.", e);
         }
         catch (SslHandshakeException e)
         {

@@ -7,12 +7,19 @@ public enum SmtpSecurity { None, StartTls, Tls }
 public sealed record SmtpSettings(
     bool Enabled, string Server, int Port, SmtpSecurity Security, string? Username, string? Password, string Sender, IReadOnlyList<string> Recipients)
 {
+    /// <summary>
+    /// A PEM certificate trusted for the SMTP server's TLS certificate besides the system CA store: the private CA that issued
+    /// it, or the server's self-signed certificate. Null: the system store only.
+    /// </summary>
+    public string? TrustedCertificate { get; init; }
+
     public static readonly SmtpSettings Disabled = new(false, "", 25, SmtpSecurity.StartTls, null, null, "", []);
 
     /// <summary>Throws <see cref="EmailException"/> (Invalid) naming the first unusable value. Disabled settings may stay incomplete.</summary>
     public void Validate()
     {
         if (Port is < 1 or > 65535) throw new EmailException(EmailFailure.Invalid, $"The SMTP port {Port} is not a port: use 1 to 65535 (usually 25, 587 for STARTTLS or 465 for TLS).");
+        if (TrustedCertificate is not null) SmtpServerTrust.ParseTrusted(TrustedCertificate);
         if (!Enabled) return;
         if (string.IsNullOrWhiteSpace(Server) || Server.Any(char.IsWhiteSpace))
             throw new EmailException(EmailFailure.Invalid, $"The SMTP server '{Server}' is not a host name or address: enter the mail server's name.");

@@ -17,7 +17,8 @@ internal sealed record AcmeServerDto(
         new(s.Id, s.Type, s.DirectoryUrl, s.Website, s.TermsOfService, s.Email, s.EabKeyId, s.AccountUrl, s.Profiles, s.CreatedAt);
 }
 
-internal sealed record AutomatedCertificateBody(string? ServerId, string? Hostname, string? KeyType, string? Profile);
+/// <summary>POST acme/certificates: <c>preferredChain</c> is the issuer common name of the topmost certificate of the chain to keep (certbot's --preferred-chain).</summary>
+internal sealed record AutomatedCertificateBody(string? ServerId, string? Hostname, string? KeyType, string? Profile, string? PreferredChain);
 
 internal sealed record RenewalAttemptDto(DateTimeOffset At, bool Succeeded, string? Error);
 
@@ -25,6 +26,9 @@ internal sealed record AutomatedCertificateDto(
     string Id, string ServerId, string Hostname, string KeyType, string? Profile, string Status, string? LastError,
     DateTimeOffset? RenewAfter, string? CertificateId, string? Reason, bool Running, IReadOnlyList<RenewalAttemptDto> History)
 {
+    /// <summary>The issuer common name of the topmost certificate of the preferred chain; null for the CA's default chain.</summary>
+    public string? PreferredChain { get; init; }
+
     /// <summary>The pre-flight warnings, in the answer to the request only (null elsewhere).</summary>
     public IReadOnlyList<PreflightFindingDto>? Warnings { get; init; }
 
@@ -32,10 +36,10 @@ internal sealed record AutomatedCertificateDto(
         c.Id, c.ServerId, c.Hostname, c.KeyType, c.Profile,
         running ? (c.CertificateId is null ? "pending" : "renewing") : c.Status.ToString().ToLowerInvariant(), c.LastError,
         c.RenewAfter, c.CertificateId, c.Reason, running,
-        c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList());
+        c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList()) { PreferredChain = c.PreferredChain };
 }
 
-/// <summary>One pre-flight finding: check "directory"|"http01"|"dns"|"failover", severity "warning"|"refusal", and the words.</summary>
+/// <summary>One pre-flight finding: check "directory"|"http01"|"dns"|"caa"|"failover", severity "warning"|"refusal", and the words.</summary>
 internal sealed record PreflightFindingDto(string Check, string Severity, string Message)
 {
     public static PreflightFindingDto From(PreflightFinding f) => new(f.Check, f.Severity == PreflightSeverity.Refusal ? "refusal" : "warning", f.Message);
@@ -140,7 +144,7 @@ internal static class AcmeEndpoints
                         $"The certificate for {hostname} was not requested: "
                         + string.Join(" ", findings.Where(f => f.Severity == PreflightSeverity.Refusal).Select(f => f.Message)), checks),
                     AcmeApiJson.Default.PreflightProblemDto, contentType: "application/problem+json", statusCode: 422);
-            var certificate = service.RequestCertificate(body.ServerId, body.Hostname, body.KeyType, body.Profile);
+            var certificate = service.RequestCertificate(body.ServerId, body.Hostname, body.KeyType, body.Profile, body.PreferredChain);
             scheduler.Trigger();
             AuditTrail.Done(context, AcmeAudit.Requested(certificate));
             return Results.Json(AutomatedCertificateDto.From(certificate, false) with { Warnings = checks },

@@ -6,12 +6,17 @@ using Appliance.Platform.Email;
 
 namespace Appliance.Api;
 
-/// <summary>PUT email: the password is kept when omitted (null) and removed when empty.</summary>
+/// <summary>
+/// PUT email: the password and the trusted certificate are kept when omitted (null) and removed when empty.
+/// <c>trustedCertificate</c> is a PEM certificate trusted for the SMTP server's TLS certificate besides the system CA store.
+/// </summary>
 internal sealed record EmailSettingsBody(
-    bool? Enabled, string? Server, int? Port, string? Security, string? Username, string? Password, string? Sender, List<string>? Recipients);
+    bool? Enabled, string? Server, int? Port, string? Security, string? Username, string? Password, string? Sender, List<string>? Recipients,
+    string? TrustedCertificate = null);
 
 internal sealed record EmailSettingsDto(
-    bool Enabled, string Server, int Port, string Security, string? Username, bool HasPassword, string Sender, IReadOnlyList<string> Recipients);
+    bool Enabled, string Server, int Port, string Security, string? Username, bool HasPassword, string Sender, IReadOnlyList<string> Recipients,
+    string? TrustedCertificate);
 
 internal sealed record EmailTestDto(bool Sent, IReadOnlyList<string> Recipients, string Message);
 
@@ -37,7 +42,7 @@ internal static class EmailEndpoints
             try
             {
                 settings = EmailSettingsChange.Apply(store.Load(), body.Enabled ?? false, body.Server, body.Port, body.Security, body.Username,
-                    body.Password, body.Sender, body.Recipients);
+                    body.Password, body.Sender, body.Recipients, body.TrustedCertificate);
             }
             catch (EmailException e)
             {
@@ -69,5 +74,5 @@ internal static class EmailEndpoints
     }
 
     private static EmailSettingsDto Dto(SmtpSettings s) => new(s.Enabled, s.Server, s.Port, SmtpSettings.SecurityName(s.Security), s.Username,
-        !string.IsNullOrEmpty(s.Password), s.Sender, s.Recipients);
+        !string.IsNullOrEmpty(s.Password), s.Sender, s.Recipients, s.TrustedCertificate);
 }

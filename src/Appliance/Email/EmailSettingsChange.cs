@@ -4,13 +4,14 @@ namespace Appliance.Email;
 
 /// <summary>
 /// New SMTP settings from the values an admin sent (API or Email page), over the stored ones: the stored password
-/// stays unless a new one (or "" to remove it) is given, and never outlives its username. Shared so both refuse alike.
+/// stays unless a new one (or "" to remove it) is given, and never outlives its username; likewise the trusted server
+/// certificate. Shared so both refuse alike.
 /// </summary>
 internal static class EmailSettingsChange
 {
     /// <summary>Throws <see cref="EmailException"/> (Invalid) naming the first unusable value.</summary>
     public static SmtpSettings Apply(SmtpSettings current, bool enabled, string? server, int? port, string? security, string? username,
-        string? password, string? sender, IEnumerable<string>? recipients)
+        string? password, string? sender, IEnumerable<string>? recipients, string? trustedCertificate)
     {
         SmtpSecurity parsed;
         if (security is null) parsed = current.Security;
@@ -19,7 +20,12 @@ internal static class EmailSettingsChange
         var user = string.IsNullOrWhiteSpace(username) ? null : username.Trim();
         var keptPassword = user is null ? null : password ?? (user == current.Username ? current.Password : null);
         var settings = new SmtpSettings(enabled, server?.Trim() ?? "", port ?? DefaultPort(parsed), parsed, user, keptPassword,
-            sender?.Trim() ?? "", (recipients ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList());
+            sender?.Trim() ?? "", (recipients ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList())
+        {
+            // null keeps the stored certificate; empty removes it.
+            TrustedCertificate = trustedCertificate is null ? current.TrustedCertificate
+                : string.IsNullOrWhiteSpace(trustedCertificate) ? null : trustedCertificate.Trim(),
+        };
         settings.Validate();
         return settings;
     }

@@ -29,6 +29,7 @@ internal sealed class EmailSettingsStore
             recipients TEXT NOT NULL,
             updated_at TEXT NOT NULL);
         """,
+        "ALTER TABLE email_settings ADD COLUMN trusted_certificate TEXT;",
     ];
 
     private readonly StateDatabase _database;
@@ -48,30 +49,31 @@ internal sealed class EmailSettingsStore
     {
         using var connection = _database.Open();
         using var command = StateDatabase.Command(connection, null,
-            "SELECT enabled, server, port, security, username, password_sealed, sender, recipients FROM email_settings WHERE id = 1");
+            "SELECT enabled, server, port, security, username, password_sealed, sender, recipients, trusted_certificate FROM email_settings WHERE id = 1");
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return SmtpSettings.Disabled;
         var password = reader.IsDBNull(5) ? null : Encoding.UTF8.GetString(_vault.Open((byte[])reader.GetValue(5), PasswordBinding));
         return new SmtpSettings(reader.GetInt64(0) != 0, reader.GetString(1), (int)reader.GetInt64(2),
             SmtpSettings.ParseSecurity(reader.GetString(3)) ?? SmtpSecurity.StartTls,
             reader.IsDBNull(4) ? null : reader.GetString(4), password, reader.GetString(6),
-            reader.GetString(7).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            reader.GetString(7).Split('\n', StringSplitOptions.RemoveEmptyEntries)) { TrustedCertificate = reader.IsDBNull(8) ? null : reader.GetString(8) };
     }
 
     public void Save(SmtpSettings settings)
     {
         using var connection = _database.Open();
         using var command = StateDatabase.Command(connection, null, """
-            INSERT INTO email_settings (id, enabled, server, port, security, username, password_sealed, sender, recipients, updated_at)
-            VALUES (1, $enabled, $server, $port, $security, $user, $password, $sender, $recipients, $at)
+            INSERT INTO email_settings (id, enabled, server, port, security, username, password_sealed, sender, recipients, trusted_certificate, updated_at)
+            VALUES (1, $enabled, $server, $port, $security, $user, $password, $sender, $recipients, $trusted, $at)
             ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, server = excluded.server, port = excluded.port,
                 security = excluded.security, username = excluded.username, password_sealed = excluded.password_sealed,
-                sender = excluded.sender, recipients = excluded.recipients, updated_at = excluded.updated_at
+                sender = excluded.sender, recipients = excluded.recipients, trusted_certificate = excluded.trusted_certificate,
+                updated_at = excluded.updated_at
             """,
             ("$enabled", settings.Enabled ? 1 : 0), ("$server", settings.Server), ("$port", settings.Port),
             ("$security", SmtpSettings.SecurityName(settings.Security)), ("$user", settings.Username),
             ("$password", settings.Password is { Length: > 0 } password ? _vault.Seal(Encoding.UTF8.GetBytes(password), PasswordBinding) : null),
-            ("$sender", settings.Sender), ("$recipients", string.Join('\n', settings.Recipients)),
+            ("$sender", settings.Sender), ("$recipients", string.Join('\n', settings.Recipients)), ("$trusted", settings.TrustedCertificate),
             ("$at", _time.GetUtcNow().ToString("O")));
         command.ExecuteNonQuery();
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using Appliance.Acme;
+using Appliance.Acme.Caa;
 using Appliance.Acme.Preflight;
 using Appliance.Platform;
 using Appliance.Acme.Renewal;
@@ -15,22 +16,35 @@ namespace Appliance.Hosting;
 internal static partial class AcmeHosting
 {
     public static void AddAcme(IServiceCollection services, StateDatabase database, IKeyVault vault, CertificateStore store, TimeProvider time, string? caFile,
-        int httpPort, IPAddress bind)
+        int httpPort, IPAddress bind, IPEndPoint? dnsServer)
     {
         var challenges = new Http01ChallengeStore();
         var http = AcmeHttp.CreateClient(caFile);
+        var caa = new CaaCheck(new DnsClient(dnsServer ?? DnsClient.SystemServer(ReadResolvConf())));
         services.AddSingleton(challenges);
-        services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time));
+        services.AddSingleton(sp => new AcmeService(database, vault, store, challenges, http, time) { Caa = caa });
         // Port 80 is probed at the bound address when the listener binds one; else at the hostname's address or loopback.
         var probe = bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any) ? null : bind;
         services.AddSingleton(sp => new AcmePreflight(new SystemHostnameResolver(), new InterfaceAddresses(sp.GetRequiredService<SystemFacts>()),
-            challenges, http, httpPort, probe));
+            challenges, http, httpPort, probe, caa));
         services.AddSingleton(sp => new EmailSettingsStore(database, vault, time));
         services.AddSingleton<SmtpMailer>();
         services.AddSingleton<AdminMail>();
         services.AddSingleton<IRenewalAlerts, ServiceRenewalAlerts>();
         services.AddSingleton(sp => new RenewalScheduler(sp.GetRequiredService<AcmeService>(), sp.GetRequiredService<IRenewalAlerts>(), time));
         services.AddHostedService<RenewalHostedService>();
+    }
+
+    private static string? ReadResolvConf()
+    {
+        try
+        {
+            return File.ReadAllText(DnsClient.ResolvConf);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // no resolv.conf: the resolver library's default, 127.0.0.1
+        }
     }
 
     /// <summary>

@@ -88,7 +88,7 @@ internal static partial class ApplianceServer
             antiforgery.SuppressXFrameOptionsHeader = true; // set below for every response
         });
         var bind = options.Bind ?? IPAddress.IPv6Any;
-        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind);
+        AcmeHosting.AddAcme(builder.Services, database, vault, store, time, options.AcmeCaFile, options.HttpPort, bind, options.DnsServer);
         // Socket completions and request processing run inline on the socket threads (no hand-off per read);
         // nothing on that path may block: /appliance requests hop to the thread pool first (SiteMiddleware).
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);

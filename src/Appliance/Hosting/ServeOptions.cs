@@ -19,6 +19,8 @@ internal sealed record ServeOptions(
     /// <summary>PEM CA certificates trusted (instead of the system roots) for ACME directories: a private CA, or pebble in tests.</summary>
     public string? AcmeCaFile { get; init; }
 
+    /// <summary>The DNS server the CAA pre-check asks; null for the first nameserver of /etc/resolv.conf.</summary>
+    public IPEndPoint? DnsServer { get; init; }
     /// <summary><c>appliance routes</c>: compose the service, print its route table, and exit without serving.</summary>
     public bool RoutesOnly { get; init; }
 
@@ -28,6 +30,7 @@ internal sealed record ServeOptions(
                           [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection tpm | --key-protection software]
                           [--tpm-pcrs 0,2,4,7] [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
                           [--acme-ca-file PATH]   (or APPLIANCE_ACME_CA_FILE: CA certificates for a private ACME server)
+                          [--dns-server ADDRESS[:PORT]]   (the resolver for CAA pre-checks; default: /etc/resolv.conf)
           appliance routes        (prints every route of /appliance: method, pattern, and the audit log's action)
           appliance --version
         """;
@@ -37,6 +40,7 @@ internal sealed record ServeOptions(
     {
         string? stateDirectory = null, tpm = null, keyProtection = null, pcrText = null, siteUpstream = null, acmeCaFile = null;
         IPAddress? bind = null;
+        IPEndPoint? dnsServer = null;
         int httpsPort = 443, httpPort = 80;
         for (var i = 0; i < args.Count; i++)
         {
@@ -65,6 +69,17 @@ internal sealed record ServeOptions(
                     break;
                 case "--tpm-pcrs": pcrText = Value(); break;
                 case "--acme-ca-file": acmeCaFile = Value(); break;
+                case "--dns-server":
+                    var server = Value();
+                    try
+                    {
+                        dnsServer = Acme.Caa.DnsClient.ParseServer(server);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new ArgumentException($"--dns-server {server}: {e.Message}", e);
+                    }
+                    break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
@@ -88,7 +103,7 @@ internal sealed record ServeOptions(
         acmeCaFile ??= Environment.GetEnvironmentVariable(Acme.AcmeHttp.CaFileVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         if (acmeCaFile is not null && !File.Exists(acmeCaFile))
             throw new ArgumentException($"--acme-ca-file {acmeCaFile}: no such file; give a PEM file with the CA certificates of the ACME server.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) { AcmeCaFile = acmeCaFile };
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) { AcmeCaFile = acmeCaFile, DnsServer = dnsServer };
     }
 
     /// <summary>A comma-separated list of PCR indices of the SHA-256 bank (0 to 23, PC Client profile), each once.</summary>

@@ -27,7 +27,7 @@ internal static class EmailPages
             string F(string name) => form[name].ToString().Trim();
             var current = store.Load();
             var typed = new EmailForm(form["enabled"] == "on", F("server"), F("port"), F("security"), F("username"), current.Password is { Length: > 0 },
-                F("sender"), form["recipients"].ToString());
+                F("sender"), form["recipients"].ToString(), form["trusted"].ToString().Trim());
             try
             {
                 int? port = null;
@@ -36,7 +36,8 @@ internal static class EmailPages
                         : throw new EmailException(EmailFailure.Invalid, $"The SMTP port '{typed.Port}' is not a number: use 1 to 65535 (usually 25, 587 for STARTTLS or 465 for TLS).");
                 var password = form["password"].ToString();
                 var settings = EmailSettingsChange.Apply(current, typed.Enabled, typed.Server, port, typed.Security, typed.Username,
-                    password.Length == 0 ? null : password, typed.Sender, typed.Recipients.Split(['\n', '\r', ',', ';'], StringSplitOptions.RemoveEmptyEntries));
+                    password.Length == 0 ? null : password, typed.Sender, typed.Recipients.Split(['\n', '\r', ',', ';'], StringSplitOptions.RemoveEmptyEntries),
+                    typed.TrustedCertificate);
                 store.Save(settings);
                 AuditTrail.Done(context, EmailSettingsChange.Describe(settings));
                 return frame.Redirect(context, Email, Notice.Ok(settings.Enabled
@@ -69,5 +70,6 @@ internal static class EmailPages
     }
 
     private static EmailForm FormOf(SmtpSettings s) => new(s.Enabled, s.Server, s.Server.Length == 0 ? "" : s.Port.ToString(CultureInfo.InvariantCulture),
-        SmtpSettings.SecurityName(s.Security), s.Username ?? "", !string.IsNullOrEmpty(s.Password), s.Sender, string.Join('\n', s.Recipients));
+        SmtpSettings.SecurityName(s.Security), s.Username ?? "", !string.IsNullOrEmpty(s.Password), s.Sender, string.Join('\n', s.Recipients),
+        s.TrustedCertificate ?? "");
 }

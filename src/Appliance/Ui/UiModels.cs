@@ -35,7 +35,7 @@ public sealed record UsersPage(LayoutModel Layout, string Username, IReadOnlyLis
     OneTimeSecret? NewToken, OneTimeSecret? ResetPassword, string NewAdmin);
 
 /// <summary>The Email page's form; the password is never rendered back, only whether one is stored.</summary>
-public sealed record EmailForm(bool Enabled, string Server, string Port, string Security, string Username, bool HasPassword, string Sender, string Recipients);
+public sealed record EmailForm(bool Enabled, string Server, string Port, string Security, string Username, bool HasPassword, string Sender, string Recipients, string TrustedCertificate);
 
 public sealed record EmailPage(LayoutModel Layout, EmailForm Form);
 

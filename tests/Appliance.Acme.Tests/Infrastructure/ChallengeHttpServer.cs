@@ -10,69 +10,32 @@ namespace Appliance.Acme.Tests.Infrastructure;
 /// </summary>
 public sealed class ChallengeHttpServer : IDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly TcpAcceptLoop _loop;
 
-    public ChallengeHttpServer()
-    {
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _ = Task.Run(AcceptAsync);
-    }
+    public ChallengeHttpServer() => _loop = new TcpAcceptLoop(new TcpListener(IPAddress.Loopback, 0), ServeAsync);
 
-    public int Port { get; }
+    public int Port => _loop.Port;
 
     /// <summary>The store answers come from; tests may swap it for a wrong-answer responder.</summary>
     public Http01ChallengeStore Store { get; } = new();
 
     public int Requests;
 
-    private async Task AcceptAsync()
+    private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            _ = Task.Run(() => ServeAsync(client));
-        }
+        var stream = client.GetStream();
+        using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+        var requestLine = await reader.ReadLineAsync(cancellationToken) ?? "";
+        while (!string.IsNullOrEmpty(await reader.ReadLineAsync(cancellationToken))) { }
+        Interlocked.Increment(ref Requests);
+        var path = requestLine.Split(' ') is [_, var p, ..] ? p : "/";
+        var answer = path.StartsWith(Http01ChallengeStore.PathPrefix, StringComparison.Ordinal)
+            ? Store.Answer(path[Http01ChallengeStore.PathPrefix.Length..]) : null;
+        var body = Encoding.ASCII.GetBytes(answer ?? "not found");
+        var head = $"HTTP/1.1 {(answer is null ? "404 Not Found" : "200 OK")}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cancellationToken);
+        await stream.WriteAsync(body, cancellationToken);
     }
 
-    private async Task ServeAsync(TcpClient client)
-    {
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
-                var requestLine = await reader.ReadLineAsync() ?? "";
-                while (!string.IsNullOrEmpty(await reader.ReadLineAsync())) { }
-                Interlocked.Increment(ref Requests);
-                var path = requestLine.Split(' ') is [_, var p, ..] ? p : "/";
-                var answer = path.StartsWith(Http01ChallengeStore.PathPrefix, StringComparison.Ordinal)
-                    ? Store.Answer(path[Http01ChallengeStore.PathPrefix.Length..]) : null;
-                var body = Encoding.ASCII.GetBytes(answer ?? "not found");
-                var head = $"HTTP/1.1 {(answer is null ? "404 Not Found" : "200 OK")}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-                await stream.WriteAsync(body);
-            }
-            catch (IOException)
-            {
-                // The client went away.
-            }
-        }
-    }
-
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-    }
+    public void Dispose() => _loop.Dispose();
 }

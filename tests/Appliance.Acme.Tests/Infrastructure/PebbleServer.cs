@@ -64,6 +64,14 @@ public sealed class PebbleServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The common name of pebble's root number <paramref name="index"/> (0 the default chain's, 1.. the alternates'), from its management interface.</summary>
+    public async Task<string> RootNameAsync(int index, HttpClient http)
+    {
+        var pem = await http.GetStringAsync($"https://127.0.0.1:{ManagementPort}/roots/{index}");
+        return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(pem)
+            .GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, forIssuer: false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
