@@ -38,6 +38,9 @@ internal static partial class ApplianceServer
         builder.Services.AddSystemd();
         builder.Services.AddHostedService<SystemdNotifier>();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Kestrel would log the HTTPS port as "http://" (TLS is our connection middleware, not its UseHttps):
+        // the appliance's own "Appliance listening" line names the ports instead.
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         // The data-protection keys (anti-forgery, page notices) sit unencrypted in the 0700 state directory by design;
         // they protect no secret at rest, so the "no XML encryptor" warning at each key creation is noise.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);

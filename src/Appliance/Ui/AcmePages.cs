@@ -78,12 +78,14 @@ internal static class AcmePages
             CertificateStore store, TimeProvider time) =>
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            var model = new AcmeRequestForm(form["hostname"].ToString().Trim(), form["keyType"].ToString(), form["serverId"].ToString());
+            var model = new AcmeRequestForm(form["hostname"].ToString().Trim(), form["keyType"].ToString(), form["serverId"].ToString(),
+                form["profile"].ToString().Trim(), form["preferredChain"].ToString().Trim());
             try
             {
                 if (model.ServerId.Length == 0)
                     throw new AcmeSettingsException(AcmeSettingsFailure.Invalid, "Register an ACME server first (Register new ACME server above), then choose it and click Request.");
-                var certificate = service.RequestCertificate(model.ServerId, model.Hostname, model.KeyType);
+                var certificate = service.RequestCertificate(model.ServerId, model.Hostname, model.KeyType,
+                    model.Profile.Length == 0 ? null : model.Profile, model.PreferredChain.Length == 0 ? null : model.PreferredChain);
                 scheduler.Trigger();
                 AuditTrail.Done(context, AcmeAudit.Requested(certificate));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(

@@ -99,7 +99,7 @@ public sealed record AutomatedRow(Appliance.Acme.AutomatedCertificate Certificat
 }
 
 /// <summary>The Let's Encrypt™ Certificates request form (kept when a request is refused).</summary>
-public sealed record AcmeRequestForm(string Hostname, string KeyType, string ServerId);
+public sealed record AcmeRequestForm(string Hostname, string KeyType, string ServerId, string Profile = "", string PreferredChain = "");
 
 /// <summary>Security :: Automated Certificates and Security :: Let's Encrypt™ Certificates.</summary>
 public sealed record AcmePanel(IReadOnlyList<AcmeServerRow> Servers, IReadOnlyList<AutomatedRow> Certificates, AcmeRequestForm Form, IReadOnlyList<KeyOption> KeyTypes);
