@@ -154,12 +154,19 @@ cmd_bench() {
   bench/run.sh
 }
 
+cmd_testssl() {
+  need_packages "${BUILD_PACKAGES[@]}" testssl.sh openssl curl
+  cmd_publish
+  bench/testssl.sh
+}
+
 case "${1:-}" in
   publish) cmd_publish ;;
   test) cmd_test ;;
   image) need_packages "${BUILD_PACKAGES[@]}"; cmd_image ;;
   run) cmd_run ;;
   bench) cmd_bench ;;
+  testssl) cmd_testssl ;;
   run-local) cmd_run_local ;;
-  *) echo "usage: ./build.sh run | run-local | test | publish | image | bench" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh run | run-local | test | publish | image | bench | testssl" >&2; exit 2 ;;
 esac

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Appliance.Certificates.Selection;
 using Appliance.Certificates.Store;
@@ -43,8 +44,12 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         {
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 var certificates = _store.ListCertificates();
+                var loaded = Stopwatch.GetTimestamp();
                 var snapshot = SelectionSnapshot.Build(certificates, _time.GetUtcNow());
+                LogSnapshotBuilt(_logger, snapshot.Count, Stopwatch.GetElapsedTime(started, loaded).TotalMilliseconds,
+                    Stopwatch.GetElapsedTime(loaded).TotalMilliseconds);
                 _byId = certificates.ToDictionary(c => c.Id);
                 _snapshot = snapshot;
                 // Drop contexts of certificates that left the store or whose chain changed.
@@ -106,6 +111,10 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         foreach (var context in _contexts.Values)
             if (context.IsValueCreated) context.Value?.Dispose();
     }
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information,
+        Message = "TLS selection snapshot: {Count} certificates; store read in {LoadMilliseconds:0.0} ms, snapshot built in {BuildMilliseconds:0.0} ms")]
+    private static partial void LogSnapshotBuilt(ILogger logger, int count, double loadMilliseconds, double buildMilliseconds);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Rebuilding the TLS certificate snapshot failed; the previous one stays in use")]
     private static partial void LogRebuildFailed(ILogger logger, Exception exception);
