@@ -164,7 +164,7 @@ internal sealed partial class OcspStaplingService(
             stapling.Set(target.CertificateId, before with { Staple = response, Failures = 0, LastAttempt = attempt, LastError = null });
             if (before.Staple is null || before.Failures > 0) LogStapled(logger, target.CertificateId, target.Responder, response.NextUpdate);
         }
-        catch (OcspException e)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             var failures = before.Failures + 1;
             stapling.Set(target.CertificateId, before with { Failures = failures, LastAttempt = attempt, LastError = e.Message });
