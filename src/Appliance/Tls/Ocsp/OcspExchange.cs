@@ -13,9 +13,6 @@ internal sealed class OcspException(OcspFailure reason, string message) : Except
     public OcspFailure Reason { get; } = reason;
 }
 
-/// <summary>A verified response saying "good" for one certificate: the DER to staple and its validity window.</summary>
-internal sealed record OcspResponse(byte[] Der, DateTimeOffset ThisUpdate, DateTimeOffset? NextUpdate);
-
 /// <summary>
 /// The two ends of one OCSP exchange (RFC 6960) as functions over bytes: the request to POST, and the check of what came
 /// back. Both use libcrypto's OCSP code rather than our own ASN.1: the request is small either way, but verifying the
@@ -100,7 +97,7 @@ internal static unsafe class OcspExchange
             if (LibOcsp.OCSP_resp_find_status(basic, id, out var certificateStatus, out _, out _, out var thisUpdateTime, out var nextUpdateTime) != 1)
                 throw new OcspException(OcspFailure.NoStatusForCertificate, $"the response has no status for serial {leaf.SerialNumber}");
             var thisUpdate = ToDateTime(thisUpdateTime) ?? throw new OcspException(OcspFailure.Malformed, "the response's thisUpdate cannot be read");
-            var nextUpdate = nextUpdateTime == 0 ? null
+            DateTimeOffset? nextUpdate = nextUpdateTime == 0 ? null
                 : ToDateTime(nextUpdateTime) ?? throw new OcspException(OcspFailure.Malformed, "the response's nextUpdate cannot be read");
             if (thisUpdate > now + ClockSkew)
                 throw new OcspException(OcspFailure.NotCurrent, $"the response is from the future (thisUpdate {Text(thisUpdate)}, now {Text(now)}): check the clock");

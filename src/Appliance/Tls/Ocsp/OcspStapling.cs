@@ -4,16 +4,6 @@ using System.Globalization;
 namespace Appliance.Tls.Ocsp;
 
 /// <summary>
-/// What the stapling service knows about one certificate: its responder and issuer, the verified response to staple
-/// (if any), and the fetch history the schedule decides from.
-/// </summary>
-internal sealed record OcspState(
-    Uri Responder, string IssuerId, OcspResponse? Staple, int Failures, DateTimeOffset? LastAttempt, string? LastError)
-{
-    public static OcspState New(Uri responder, string issuerId) => new(responder, issuerId, null, 0, null, null);
-}
-
-/// <summary>
 /// The OCSP responses the handshakes staple, per certificate id. Written only by <see cref="OcspStaplingService"/>;
 /// read by the TLS status callback, which must be fast and never block: one dictionary read, no I/O, no lock.
 /// </summary>
