@@ -18,9 +18,12 @@ public sealed class OcspResponder : IAsyncDisposable
     private readonly string _index;
     private int _answered;
 
-    private OcspResponder(OpenSslFixture pki, string name)
+    private readonly string _signer;
+
+    private OcspResponder(OpenSslFixture pki, string name, string signer)
     {
         _pki = pki;
+        _signer = signer;
         _index = pki.Path(name + "-index.txt");
         File.WriteAllText(_index, "");
         _listener = new TcpListener(IPAddress.Loopback, 0);
@@ -28,12 +31,12 @@ public sealed class OcspResponder : IAsyncDisposable
         _accepting = AcceptAsync();
     }
 
-    /// <summary>Starts a responder whose index starts empty (every serial unknown until <see cref="Good"/> or <see cref="Revoked"/>).</summary>
-    public static OcspResponder Start(OpenSslFixture pki, string name)
-    {
-        pki.OcspSigner();
-        return new OcspResponder(pki, name);
-    }
+    /// <summary>
+    /// Starts a responder whose index starts empty (every serial unknown until <see cref="Good"/> or <see cref="Revoked"/>),
+    /// signing with the delegated responder certificate, or with <paramref name="signer"/> (a stem of the PKI, e.g. "orphan").
+    /// </summary>
+    public static OcspResponder Start(OpenSslFixture pki, string name, string? signer = null) =>
+        new(pki, name, signer ?? pki.OcspSigner());
 
     public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/";
 
@@ -85,8 +88,8 @@ public sealed class OcspResponder : IAsyncDisposable
                 var request = _pki.Path($"ocsp-{id}.req");
                 var response = _pki.Path($"ocsp-{id}.resp");
                 await File.WriteAllBytesAsync(request, body);
-                OpenSslFixture.Run("ocsp", "-index", _index, "-CA", _pki.Path("intermediate.crt"), "-rsigner", _pki.Path("ocsp-signer.crt"),
-                    "-rkey", _pki.Path("ocsp-signer.key"), "-reqin", request, "-respout", response, "-ndays", "1");
+                OpenSslFixture.Run("ocsp", "-index", _index, "-CA", _pki.Path("intermediate.crt"), "-rsigner", _pki.Path(_signer + ".crt"),
+                    "-rkey", _pki.Path(_signer + ".key"), "-reqin", request, "-respout", response, "-ndays", "1");
                 var der = await File.ReadAllBytesAsync(response);
                 var answer = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: {der.Length}\r\nConnection: close\r\n\r\n");
                 await stream.WriteAsync(answer);

@@ -23,6 +23,10 @@ public sealed class OcspStaplingTests(DualStackApplianceFixture fixture, OpenSsl
         var output = await PollAsync(() => Status("good.ocsp.test"), o => o.Contains("Cert Status: good", StringComparison.Ordinal));
         Assert.Contains("OCSP Response Status: successful", output);
         Assert.Contains("Responder Id: C = US, O = Test PKI, CN = Test OCSP Responder", output);
+        // TLS 1.2 carries it in a CertificateStatus message rather than in the Certificate message (RFC 8446 4.4.2.1).
+        var tls12 = Status("good.ocsp.test", "-tls1_2");
+        Assert.Contains("Cert Status: good", tls12);
+        Assert.Contains("Protocol  : TLSv1.2", tls12);
         var state = await PollAsync(async () => await OcspStaplingOf(client, id), s => s?.StartsWith("stapled until ", StringComparison.Ordinal) == true);
         Assert.Matches(@"^stapled until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", state);
     }
@@ -60,6 +64,21 @@ public sealed class OcspStaplingTests(DualStackApplianceFixture fixture, OpenSsl
         var serial = OpenSslFixture.Run("x509", "-in", pki.Path(stem + ".crt"), "-noout", "-serial").Trim().Split('=')[1];
         Assert.Matches($"^not stapled: the responder says serial 0*{serial.TrimStart('0')} is revoked$", state);
         Assert.Contains("OCSP response: no response sent", Status("revoked.ocsp.test"));
+    }
+
+    [Fact]
+    public async Task AResponseSignedByNeitherTheIssuerNorItsDelegatedResponderIsNotStapled()
+    {
+        await using var responder = OcspResponder.Start(pki, "forged", signer: "orphan");
+        var stem = pki.MakeLeaf("ocsp-forged", "forged.ocsp.test", ["forged.ocsp.test"], ocspResponder: responder.Url);
+        responder.Good(stem);
+        using var client = await Appliance.LoginAsync();
+        var id = await ImportAsync(client, stem, "forged.ocsp.test");
+
+        var state = await PollAsync(async () => await OcspStaplingOf(client, id), s => s?.StartsWith("not stapled: ", StringComparison.Ordinal) == true);
+        Assert.StartsWith("not stapled: the response's signature does not verify against the issuer 'CN=Test Intermediate CA, O=Test PKI, C=US' or a responder it delegated to: ", state);
+        Assert.Equal(1, responder.Answered);
+        Assert.Contains("OCSP response: no response sent", Status("forged.ocsp.test"));
     }
 
     [Fact]
@@ -110,10 +129,10 @@ public sealed class OcspStaplingTests(DualStackApplianceFixture fixture, OpenSsl
     private static Task<string> PollAsync(Func<string> read, Func<string, bool> done) => PollAsync(() => Task.FromResult(read()), done);
 
     /// <summary>`openssl s_client -status` output (handshake, certificate status, then quit) for the name at 127.0.0.1.</summary>
-    private string Status(string serverName)
+    private string Status(string serverName, params string[] extra)
     {
         var info = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "s_client", "-connect", $"127.0.0.1:{Appliance.HttpsPort}", "-servername", serverName, "-status" })
+        foreach (var a in new[] { "s_client", "-connect", $"127.0.0.1:{Appliance.HttpsPort}", "-servername", serverName, "-status" }.Concat(extra))
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         process.StandardInput.Close();
