@@ -63,8 +63,10 @@ internal sealed partial class OcspStaplingService(
 
     private void Wake()
     {
+        // Runs inside the store's change (an import, a delete): it must never throw there.
         try { _wake.Release(); }
         catch (SemaphoreFullException) { /* a wake-up is already pending */ }
+        catch (ObjectDisposedException) { /* the service has stopped */ }
     }
 
     private async Task SleepAsync(TimeSpan sleep, CancellationToken stoppingToken)
