@@ -34,21 +34,42 @@ public sealed class OpenSslFixture : IDisposable
     public string Path(string name) => System.IO.Path.Combine(Directory, name);
 
     /// <summary>A new leaf key and certificate for <paramref name="names"/>, issued by the intermediate CA; returns the file stem.</summary>
-    public string MakeLeaf(string stem, string commonName, string[] names, string keySpec = "rsa:2048", int days = 90, string issuer = "intermediate")
+    public string MakeLeaf(string stem, string commonName, string[] names, string keySpec = "rsa:2048", int days = 90, string issuer = "intermediate",
+        string? ocspResponder = null)
     {
         Run("req", "-newkey", keySpec, "-nodes", "-keyout", Path(stem + ".key"), "-out", Path(stem + ".csr"), "-subj", $"/C=US/O=Example/CN={commonName}");
-        SignRequest(Path(stem + ".csr"), Path(stem + ".crt"), names, days, issuer);
+        SignRequest(Path(stem + ".csr"), Path(stem + ".crt"), names, days, issuer, ocspResponder);
         return stem;
     }
 
-    /// <summary>Signs a CSR (PEM) with the intermediate CA as a TLS server certificate with the given SANs.</summary>
-    public void SignRequest(string csrPath, string certificatePath, string[] names, int days = 90, string issuer = "intermediate")
+    /// <summary>Signs a CSR (PEM) with the intermediate CA as a TLS server certificate with the given SANs (and an AIA OCSP responder URL).</summary>
+    public void SignRequest(string csrPath, string certificatePath, string[] names, int days = 90, string issuer = "intermediate", string? ocspResponder = null)
     {
         var extension = certificatePath + ".ext";
         File.WriteAllText(extension, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\nsubjectAltName="
-            + string.Join(',', names.Select(n => System.Net.IPAddress.TryParse(n, out _) ? "IP:" + n : "DNS:" + n)) + "\n");
+            + string.Join(',', names.Select(n => System.Net.IPAddress.TryParse(n, out _) ? "IP:" + n : "DNS:" + n)) + "\n"
+            + (ocspResponder is null ? "" : $"authorityInfoAccess=OCSP;URI:{ocspResponder}\n"));
         Run("x509", "-req", "-in", csrPath, "-CA", IssuerPath(issuer, ".crt"), "-CAkey", IssuerPath(issuer, ".key"), "-CAcreateserial",
             "-out", certificatePath, "-days", days.ToString(), "-extfile", extension);
+    }
+
+    private readonly Lock _ocspSigner = new();
+
+    /// <summary>A delegated OCSP responder certificate (id-kp-OCSPSigning) issued by the intermediate CA: "ocsp-signer.crt/.key".</summary>
+    public string OcspSigner()
+    {
+        lock (_ocspSigner)
+        {
+            if (!File.Exists(Path("ocsp-signer.crt")))
+            {
+                File.WriteAllText(Path("ocsp-signer.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nauthorityKeyIdentifier=keyid\n");
+                Run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", Path("ocsp-signer.key"), "-out", Path("ocsp-signer.csr"),
+                    "-subj", "/C=US/O=Test PKI/CN=Test OCSP Responder");
+                Run("x509", "-req", "-in", Path("ocsp-signer.csr"), "-CA", Path("intermediate.crt"), "-CAkey", Path("intermediate.key"), "-CAcreateserial",
+                    "-out", Path("ocsp-signer.crt"), "-days", "30", "-extfile", Path("ocsp-signer.ext"));
+            }
+            return "ocsp-signer";
+        }
     }
 
     public static string Run(params string[] args) => RunIn(null, null, args);

@@ -72,11 +72,11 @@ internal static class ApiEndpoints
 
         api.MapGet("/status", (StatusService status) => Results.Json(status.Read(), ApiJson.Default.StatusDto));
 
-        api.MapGet("/certificates", (CertificateStore store) =>
-            Results.Json(store.ListCertificates().Select(CertificateDto.From).ToList(), ApiJson.Default.ListCertificateDto));
+        api.MapGet("/certificates", (CertificateStore store, Tls.Ocsp.OcspStapling stapling) =>
+            Results.Json(store.ListCertificates().Select(c => CertificateDto.From(c, stapling)).ToList(), ApiJson.Default.ListCertificateDto));
 
-        api.MapGet("/certificates/{id}", (string id, CertificateStore store) =>
-            Results.Json(CertificateDto.From(store.GetCertificate(id)), ApiJson.Default.CertificateDto));
+        api.MapGet("/certificates/{id}", (string id, CertificateStore store, Tls.Ocsp.OcspStapling stapling) =>
+            Results.Json(CertificateDto.From(store.GetCertificate(id), stapling), ApiJson.Default.CertificateDto));
 
         api.MapPost("/certificates/import", async (HttpContext context, CertificateStore store) =>
         {

@@ -25,13 +25,16 @@ internal sealed record CertificateDto(
     string SerialNumber, string Sha256Fingerprint, string? KeyAlgorithm, int KeySize, bool HasPrivateKey,
     bool IsCertificateAuthority, bool IsSelfSigned, bool IsDefault, bool IsFactory,
     IReadOnlyList<string> Chain, bool ChainComplete, string? ChainWarning, IReadOnlyList<string> BoundAddresses,
-    string Source, string? DefaultRefusal)
+    string Source, string? DefaultRefusal, string? OcspStapling = null)
 {
     public static CertificateDto From(StoredCertificate c) => new(
         c.Id, c.FriendlyName, c.Facts.Subject, c.Facts.Issuer, c.Facts.CommonName, c.Facts.SubjectAlternativeNames,
         c.Facts.NotBefore, c.Facts.NotAfter, c.Facts.SerialNumber, c.Facts.Sha256Fingerprint, AlgorithmName(c.Facts.KeyAlgorithm),
         c.Facts.KeySize, c.HasPrivateKey, c.Facts.IsCertificateAuthority, c.Facts.IsSelfSigned, c.IsDefault, c.IsFactory,
         c.Chain, c.ChainComplete, c.ChainWarning, c.BoundAddresses, c.Source, CertificateStore.DefaultRefusal(c));
+
+    /// <summary>With the OCSP stapling state: null when the certificate names no responder (or cannot be stapled).</summary>
+    public static CertificateDto From(StoredCertificate c, Tls.Ocsp.OcspStapling stapling) => From(c) with { OcspStapling = stapling.Describe(c.Id) };
 
     public static string? AlgorithmName(KeyAlgorithm? algorithm) => algorithm switch
     {

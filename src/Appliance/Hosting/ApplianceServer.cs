@@ -74,6 +74,8 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton(facts);
         builder.Services.AddSingleton<StatusService>();
         builder.Services.AddSingleton<TlsCertificateSelector>();
+        builder.Services.AddSingleton<Tls.Ocsp.OcspStapling>();
+        builder.Services.AddHostedService<Tls.Ocsp.OcspStaplingService>();
         builder.Services.AddSingleton<Network.AddressAccess>();
         builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream));
         builder.Services.AddSingleton<PageFrame>();

@@ -18,6 +18,9 @@ internal sealed unsafe class ServingContext : SafeHandle
 
     private ServingContext(nint handle) : base(0, ownsHandle: true) => SetHandle(handle);
 
+    /// <summary>The certificate this context serves (null for the dispatch context): the key of its stapled OCSP response.</summary>
+    public string? CertificateId { get; private init; }
+
     public override bool IsInvalid => handle == 0;
 
     protected override bool ReleaseHandle()
@@ -27,11 +30,13 @@ internal sealed unsafe class ServingContext : SafeHandle
     }
 
     /// <summary>A context with the appliance's TLS settings and no certificate.</summary>
-    public static ServingContext CreateBare()
+    public static ServingContext CreateBare() => CreateBare(null);
+
+    private static ServingContext CreateBare(string? certificateId)
     {
         var ctx = LibSsl.SSL_CTX_new(LibSsl.TLS_server_method());
         if (ctx == 0) throw new CryptographicException("libssl could not make a TLS context: " + LibSsl.LastError());
-        var context = new ServingContext(ctx);
+        var context = new ServingContext(ctx) { CertificateId = certificateId };
         try
         {
             Check(LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlSetMinProtoVersion, LibSsl.Tls12Version, 0) == 1, "set TLS 1.2 as the oldest protocol");
@@ -53,13 +58,17 @@ internal sealed unsafe class ServingContext : SafeHandle
         }
     }
 
-    /// <summary>A certificate's context: leaf (DER), key (PKCS#8 DER) and the intermediates sent with it.</summary>
-    public static ServingContext Create(byte[] leaf, byte[] pkcs8, IReadOnlyList<byte[]> intermediates)
+    /// <summary>
+    /// A certificate's context: leaf (DER), key (PKCS#8 DER) and the intermediates sent with it, and the OCSP status
+    /// callback (libssl calls the callback of the connection's current context, the one the SNI callback switched to).
+    /// </summary>
+    public static ServingContext Create(string certificateId, byte[] leaf, byte[] pkcs8, IReadOnlyList<byte[]> intermediates, nint statusCallback)
     {
-        var context = CreateBare();
+        var context = CreateBare(certificateId);
         try
         {
             var ctx = context.handle;
+            if (statusCallback != 0) LibSsl.SSL_CTX_callback_ctrl(ctx, LibOcsp.CtrlSetTlsExtStatusRequestCallback, statusCallback);
             var x509 = ParseCertificate(leaf);
             try { Check(LibSsl.SSL_CTX_use_certificate(ctx, x509) == 1, "use the certificate"); }
             finally { LibSsl.X509_free(x509); }

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
+using Appliance.Tls.Ocsp;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -24,10 +25,12 @@ internal sealed partial class TlsTermination : IDisposable
     private readonly TlsCertificateSelector _selector;
     private readonly ILogger<TlsTermination> _logger;
     private readonly ServingContext _dispatch;
+    private readonly OcspStapling _stapling;
 
-    public TlsTermination(TlsCertificateSelector selector, ILogger<TlsTermination> logger)
+    public TlsTermination(TlsCertificateSelector selector, OcspStapling stapling, ILogger<TlsTermination> logger)
     {
         _selector = selector;
+        _stapling = stapling;
         _logger = logger;
         _dispatch = ServingContext.CreateBare();
         unsafe
@@ -47,7 +50,7 @@ internal sealed partial class TlsTermination : IDisposable
     private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
         var local = (context.LocalEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        using var session = TlsSession.Create(_dispatch, _selector, local);
+        using var session = TlsSession.Create(_dispatch, _selector, _stapling, local);
         var timeout = context.Features.Get<IConnectionTimeoutFeature>();
         timeout?.SetTimeout(HandshakeTimeout);
         var transport = context.Transport;
@@ -102,6 +105,7 @@ internal sealed partial class TlsTermination : IDisposable
                 {
                     context.DangerousAddRef(ref added);
                     LibSsl.SSL_set_SSL_CTX(ssl, context.DangerousGetHandle());
+                    session.CertificateId = context.CertificateId;
                     return LibSsl.TlsExtErrOk;
                 }
                 catch (ObjectDisposedException) when (attempt == 0)
@@ -122,6 +126,33 @@ internal sealed partial class TlsTermination : IDisposable
         }
     }
 
+    /// <summary>The OCSP status callback every certificate context carries (see <see cref="ServingContext.Create"/>).</summary>
+    internal static unsafe nint StatusCallback => (nint)(delegate* unmanaged<nint, nint, int>)&OnStatusRequest;
+
+    /// <summary>
+    /// The client asked for the certificate status (RFC 6066 section 8): staple the chosen certificate's response if
+    /// one is ready. Reads memory only: fetching is the stapling service's job, so no handshake waits for a responder.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static unsafe int OnStatusRequest(nint ssl, nint arg)
+    {
+        try
+        {
+            var session = t_handshaking;
+            if (session?.CertificateId is not { } id || session.Stapling.StapleFor(id) is not { } staple) return LibSsl.TlsExtErrNoAck;
+            // libssl frees the response with OPENSSL_free, so it must come from OPENSSL_malloc.
+            var copy = LibOcsp.CRYPTO_malloc((nuint)staple.Length, null, 0);
+            if (copy is null) return LibSsl.TlsExtErrNoAck;
+            staple.CopyTo(new Span<byte>(copy, staple.Length));
+            LibOcsp.SSL_ctrl(ssl, LibOcsp.CtrlSetTlsExtStatusRequestOcspResponse, staple.Length, copy);
+            return LibSsl.TlsExtErrOk;
+        }
+        catch (Exception)
+        {
+            return LibSsl.TlsExtErrNoAck; // nothing may escape into libssl; the handshake goes on without a staple
+        }
+    }
+
     /// <summary>One connection's libssl state and the two pumps between the socket pipes and the HTTP pipes.</summary>
     private sealed class TlsSession : IDisposable
     {
@@ -138,20 +169,24 @@ internal sealed partial class TlsTermination : IDisposable
         private Task _readPump = Task.CompletedTask;
         private Task _writePump = Task.CompletedTask;
 
-        private TlsSession(TlsCertificateSelector selector, IPAddress localAddress)
+        private TlsSession(TlsCertificateSelector selector, OcspStapling stapling, IPAddress localAddress)
         {
             Selector = selector;
+            Stapling = stapling;
             LocalAddress = localAddress;
         }
 
         public TlsCertificateSelector Selector { get; }
+        public OcspStapling Stapling { get; }
+        /// <summary>The certificate the SNI callback chose: its stapled response is sent.</summary>
+        public string? CertificateId { get; set; }
         public IPAddress LocalAddress { get; }
         public string? ServerName { get; set; }
         public string? Failure { get; set; }
 
-        public static TlsSession Create(ServingContext dispatch, TlsCertificateSelector selector, IPAddress localAddress)
+        public static TlsSession Create(ServingContext dispatch, TlsCertificateSelector selector, OcspStapling stapling, IPAddress localAddress)
         {
-            var session = new TlsSession(selector, localAddress);
+            var session = new TlsSession(selector, stapling, localAddress);
             session._ssl = LibSsl.SSL_new(dispatch.DangerousGetHandle());
             if (session._ssl == 0) throw new IOException("libssl could not start a TLS connection: " + LibSsl.LastError());
             session._readBio = LibSsl.BIO_new(LibSsl.BIO_s_mem());
