@@ -51,12 +51,15 @@ internal sealed class SiteMiddleware(RequestDelegate next, AddressAccess access,
     {
         var host = HtmlEncoder.Default.Encode(context.Request.Host.Host);
         context.Response.ContentType = "text/html; charset=utf-8";
-        await context.Response.WriteAsync($"""
+        // One write with a length: headers and body leave in one TLS record, not chunked with a trailer write.
+        var body = System.Text.Encoding.UTF8.GetBytes($"""
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>{host}</title>
             <style>body{"{"}font:16px/1.5 system-ui,sans-serif;margin:4rem auto;max-width:40rem;color:#1d2433{"}"}</style></head>
             <body><h1>{host}</h1><p>This site is served securely by a B Series appliance.</p></body></html>
             """);
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body);
     }
 
     private static async Task Forward(HttpContext context, SiteUpstream upstream)

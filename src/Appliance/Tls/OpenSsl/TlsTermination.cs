@@ -336,22 +336,17 @@ internal sealed partial class TlsTermination : IDisposable
                     lock (_sync)
                     {
                         foreach (var segment in buffer) Encrypt(segment.Span);
+                        if (read.IsCompleted)
+                        {
+                            // The last response: close_notify leaves with it, in the same send.
+                            LibSsl.SSL_shutdown(_ssl);
+                            LibSsl.ERR_clear_error();
+                        }
                         DrainTo(transport.Output);
                     }
                     reader.AdvanceTo(buffer.End);
                     var flushed = await transport.Output.FlushAsync();
-                    if (flushed.IsCompleted) break;
-                    if (read.IsCompleted)
-                    {
-                        lock (_sync)
-                        {
-                            LibSsl.SSL_shutdown(_ssl);
-                            LibSsl.ERR_clear_error();
-                            DrainTo(transport.Output);
-                        }
-                        await transport.Output.FlushAsync();
-                        break;
-                    }
+                    if (flushed.IsCompleted || read.IsCompleted) break;
                 }
             }
             finally
