@@ -85,12 +85,15 @@ public sealed class CertificateStoreTests : IDisposable
         Assert.All(Restart().ListCertificates(), c => Assert.False(c.ParsedCertificate.IsValueCreated));
     }
 
-    [Fact]
-    public void DerivedDataOfAnotherVersionIsReadAgainFromTheDer()
+    [Theory]
+    [InlineData("{\"not\": \"what we wrote\"}", 99)] // another version
+    [InlineData("{\"not\": \"what we wrote\"}", 1)] // unreadable
+    [InlineData("{\"Facts\": null}", 1)]
+    public void DerivedDataOfAnotherVersionOrUnreadableIsReadAgainFromTheDer(string derived, int version)
     {
         var (root, leaf) = Pki("Example Root CA");
         Restart().Import([Pem("chain.pem", leaf, root)], null);
-        Execute("UPDATE certificates SET derived = '{\"not\": \"what we wrote\"}', derived_version = 99");
+        Execute($"UPDATE certificates SET derived = '{derived}', derived_version = {version}");
 
         var stored = Restart().ListCertificates().Single(c => !c.Facts.IsCertificateAuthority);
 

@@ -74,6 +74,7 @@ internal sealed record DerivedCertificateData(
     }
 }
 
-[JsonSourceGenerationOptions(UseStringEnumConverter = true)]
+/// <summary>Strict reading: a missing or null member makes the stored data unreadable (computed again), never a null fact.</summary>
+[JsonSourceGenerationOptions(UseStringEnumConverter = true, RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(DerivedCertificateData))]
 internal sealed partial class StoreJson : JsonSerializerContext;
