@@ -25,6 +25,10 @@ internal sealed class CertificateEntry
         new(der, data, new Lazy<X509Certificate2>(() => X509CertificateLoader.LoadCertificate(der)));
 
     /// <summary>A certificate at hand (being stored, or a row without derived data): the data is read from it now.</summary>
-    public static CertificateEntry Parsed(X509Certificate2 certificate) =>
-        new(certificate.RawData, DerivedCertificateData.Read(certificate), new Lazy<X509Certificate2>(certificate));
+    public static CertificateEntry Parsed(X509Certificate2 certificate)
+    {
+        // Entries live as long as the process: a private key stays in the vault, never here.
+        var publicOnly = certificate.HasPrivateKey ? X509CertificateLoader.LoadCertificate(certificate.RawData) : certificate;
+        return new(publicOnly.RawData, DerivedCertificateData.Read(publicOnly), new Lazy<X509Certificate2>(publicOnly));
+    }
 }
