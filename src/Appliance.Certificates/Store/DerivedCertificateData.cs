@@ -10,6 +10,7 @@ namespace Appliance.Certificates.Store;
 /// building needs. Computed once when the certificate is stored and kept beside its DER (column <c>derived</c>,
 /// JSON), so loading the store parses no X.509. DER is immutable, so the data never goes stale while
 /// <see cref="Version"/> is unchanged; bump it whenever what is read here changes, and stored rows are read again.
+/// <see cref="SelfIssued"/>: subject and issuer are equivalent names (RFC 5280 3.2), as <see cref="CertificateChainBuilder.IsSelfSigned"/> decides.
 /// </summary>
 internal sealed record DerivedCertificateData(
     CertificateFacts Facts,
