@@ -46,6 +46,7 @@ public sealed record CertificateFacts(
         Convert.ToHexStringLower(SHA256.HashData(subjectPublicKeyInfo));
 
     /// <summary>Names a TLS client may ask for: the SANs, or the CN when the certificate has no DNS/IP SAN (RFC 6125 6.4.4).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<string> HostNames =>
         SubjectAlternativeNames.Count > 0 ? SubjectAlternativeNames
         : CommonName is null ? [] : [CommonName.ToLowerInvariant()];

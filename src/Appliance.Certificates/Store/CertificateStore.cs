@@ -60,14 +60,28 @@ public sealed class CertificateStore
             appliance_access INTEGER NOT NULL DEFAULT 1,
             site_access INTEGER NOT NULL DEFAULT 1);
         """,
+        // What is read from a certificate's DER, kept at insert so start-up parses no X.509 (DerivedCertificateData;
+        // version 0: not computed yet, filled on the next load), and every signature check made for chain building.
+        """
+        ALTER TABLE certificates ADD COLUMN derived TEXT;
+        ALTER TABLE certificates ADD COLUMN derived_version INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE signature_checks (
+            certificate_sha256 TEXT NOT NULL REFERENCES certificates (sha256) ON DELETE CASCADE,
+            issuer_sha256 TEXT NOT NULL REFERENCES certificates (sha256) ON DELETE CASCADE,
+            verified INTEGER NOT NULL,
+            PRIMARY KEY (certificate_sha256, issuer_sha256));
+        CREATE INDEX signature_checks_issuer ON signature_checks (issuer_sha256);
+        """,
     ];
 
     private readonly StateDatabase _database;
     private readonly IKeyVault _vault;
     private readonly TimeProvider _time;
     private readonly Lock _writeLock = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (X509Certificate2 Certificate, CertificateFacts Facts)> _parsed = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CertificateEntry> _entries = new(StringComparer.Ordinal);
     private readonly ChainIndex _chains = new();
+    private readonly Lock _signatureChecksLock = new();
+    private bool _signatureChecksRead;
 
     public CertificateStore(StateDatabase database, IKeyVault vault, TimeProvider time)
     {
@@ -126,7 +140,7 @@ public sealed class CertificateStore
         if (certificate.KeyId is null || !_vault.IsOpen) return null;
         using var connection = _database.Open();
         var key = OpenKey(connection, null, certificate.KeyId);
-        return new ServingIdentity(certificate.Certificate.RawData, key.Pkcs8);
+        return new ServingIdentity(certificate.Der.ToArray(), key.Pkcs8);
     }
 
     // ---------------------------------------------------------------- import
@@ -158,12 +172,12 @@ public sealed class CertificateStore
     private ImportResult ImportParsed(List<ParsedFile> parsed)
     {
         // Distinct certificates and keys across all files, remembering the file each came from for messages.
-        var certificates = new Dictionary<string, (X509Certificate2 Certificate, CertificateFacts Facts, string File)>();
+        var certificates = new Dictionary<string, (CertificateEntry Entry, string File)>();
         foreach (var file in parsed)
             foreach (var certificate in file.Certificates)
             {
-                var facts = CertificateFacts.Read(certificate);
-                certificates.TryAdd(facts.Sha256Fingerprint, (certificate, facts, file.FileName));
+                var entry = Entry(certificate);
+                certificates.TryAdd(entry.Sha256, (entry, file.FileName));
             }
         var keys = new Dictionary<string, (PrivateKeyMaterial Key, string File)>();
         foreach (var file in parsed)
@@ -171,7 +185,7 @@ public sealed class CertificateStore
             {
                 var hash = CertificateFacts.PublicKeyHash(key.SubjectPublicKeyInfo);
                 keys.TryAdd(hash, (key, file.FileName));
-                if (file.Certificates.Count > 0 && !file.Certificates.Any(c => CertificateFacts.Read(c).PublicKeySha256 == hash))
+                if (file.Certificates.Count > 0 && !file.Certificates.Any(c => CertificateFacts.PublicKeyHash(c.PublicKey.ExportSubjectPublicKeyInfo()) == hash))
                     throw new CertificateImportException(ImportFailureReason.KeyDoesNotMatch, file.FileName,
                         $"{file.FileName}: the private key in this file belongs to none of the certificates in it; upload the key that was made with this certificate.");
             }
@@ -186,22 +200,23 @@ public sealed class CertificateStore
             using var connection = _database.Open();
             using var transaction = connection.BeginTransaction(deferred: false);
             var before = LoadView(connection, transaction);
-            var pool = before.Certificates.Select(c => c.Certificate).Concat(certificates.Values.Select(c => c.Certificate)).ToList();
+            var pool = before.Entries.Concat(certificates.Values.Select(c => c.Entry)).ToList();
 
-            foreach (var (certificate, facts, file) in certificates.Values)
-                VerifySignature(certificate, facts, file, pool);
+            foreach (var (entry, file) in certificates.Values)
+                VerifySignature(entry, file, pool);
 
             var requests = LoadRequests(connection, transaction);
             importedIds = [];
             var inserted = new List<string>();
-            foreach (var (certificate, facts, _) in certificates.Values)
+            foreach (var (entry, _) in certificates.Values)
             {
+                var facts = entry.Data.Facts;
                 var id = CertificateId(facts);
                 importedIds.Add(id);
                 if (before.Certificates.Any(c => c.Id == id)) continue;
                 var request = requests.FirstOrDefault(r => r.CertificateId is null && KeyHash(connection, transaction, r.KeyId) == facts.PublicKeySha256);
                 var friendlyName = request?.FriendlyName ?? UniqueFriendlyName(DefaultFriendlyName(facts), before.Certificates);
-                InsertCertificate(connection, transaction, id, certificate, facts, friendlyName, "imported", isFactory: false);
+                InsertCertificate(connection, transaction, id, entry, friendlyName, "imported", isFactory: false);
                 inserted.Add(id);
                 if (request is not null)
                 {
@@ -222,12 +237,13 @@ public sealed class CertificateStore
             // setting and address assignments at once; the old one stays until the admin deletes it.
             foreach (var id in inserted)
             {
-                var (certificate, facts, _) = certificates.Values.First(c => CertificateId(c.Facts) == id);
+                var (entry, _) = certificates.Values.First(c => CertificateId(c.Entry.Data.Facts) == id);
+                var facts = entry.Data.Facts;
                 if (facts.IsCertificateAuthority) continue;
-                foreach (var old in before.Certificates.Where(o =>
+                foreach (var old in before.Certificates.Where((o, i) =>
                              !o.IsFactory && !o.Facts.IsCertificateAuthority &&
                              o.Facts.PublicKeySha256 == facts.PublicKeySha256 &&
-                             o.Certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.SubjectName.RawData) &&
+                             before.Entries[i].Data.SubjectName.AsSpan().SequenceEqual(entry.Data.SubjectName) &&
                              o.Facts.NotAfter < facts.NotAfter))
                 {
                     var takenOver = new List<string>();
@@ -261,19 +277,14 @@ public sealed class CertificateStore
         return new ImportResult(resultCertificates, resultKeys, warnings);
     }
 
-    private static void VerifySignature(X509Certificate2 certificate, CertificateFacts facts, string file, List<X509Certificate2> pool)
+    private void VerifySignature(CertificateEntry certificate, string file, List<CertificateEntry> pool)
     {
-        var issuers = pool.Where(c => c.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData)).ToList();
-        // CAs re-key under the same name: when the certificate names its issuer's key (authority key identifier,
-        // RFC 5280 4.2.1.1), only a stored certificate with that subject key identifier is its issuer.
-        var authorityKey = certificate.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().FirstOrDefault()?.KeyIdentifier;
-        if (authorityKey is { } keyId)
-            issuers = issuers.Where(c => c.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is not { } ski
-                || ski.SubjectKeyIdentifierBytes.Span.SequenceEqual(keyId.Span)).ToList();
+        var issuers = pool.Where(c => certificate.Data.MayBeIssuedBy(c.Data)).ToList();
         if (issuers.Count == 0) return; // Issuer not here (yet): reported as an incomplete chain, not refused.
-        if (issuers.Any(issuer => CertificateChainBuilder.IsIssuedBy(certificate, issuer))) return;
+        if (issuers.Any(issuer => _chains.IsIssuedBy(certificate, issuer))) return;
+        var facts = certificate.Data.Facts;
         throw new CertificateImportException(ImportFailureReason.SignatureInvalid, file,
-            $"{file}: the signature of certificate '{facts.CommonName ?? facts.Subject}' does not verify against its issuer '{certificate.Issuer}'; the file is damaged or was not issued by that authority. Get the certificate again from your CA.");
+            $"{file}: the signature of certificate '{facts.CommonName ?? facts.Subject}' does not verify against its issuer '{facts.Issuer}'; the file is damaged or was not issued by that authority. Get the certificate again from your CA.");
     }
 
     // ---------------------------------------------------------------- issued by an ACME CA
@@ -298,8 +309,7 @@ public sealed class CertificateStore
         }
         if (chain.Count == 0)
             throw new CertificateStoreException(StoreFailure.Invalid, "The issued certificate chain holds no certificate; nothing was stored.");
-        var leaf = chain[0];
-        var leafFacts = CertificateFacts.Read(leaf);
+        var leafFacts = Entry(chain[0]).Data.Facts;
         var keyHash = CertificateFacts.PublicKeyHash(key.SubjectPublicKeyInfo);
         if (leafFacts.PublicKeySha256 != keyHash)
             throw new CertificateStoreException(StoreFailure.Invalid, $"The issued certificate '{leafFacts.CommonName ?? leafFacts.Subject}' does not carry the key it was requested for; nothing was stored.");
@@ -316,12 +326,13 @@ public sealed class CertificateStore
             var names = view.Certificates.Where(c => !(deleteOld && c.Id == old!.Id)).ToList();
             for (var i = 0; i < chain.Count; i++)
             {
-                var facts = i == 0 ? leafFacts : CertificateFacts.Read(chain[i]);
+                var entry = Entry(chain[i]);
+                var facts = entry.Data.Facts;
                 var id = CertificateId(facts);
                 if (view.Certificates.Any(c => c.Id == id)) continue;
                 var name = UniqueFriendlyName(i == 0 ? ValidateFriendlyName(friendlyName) : DefaultFriendlyName(facts), names);
-                InsertCertificate(connection, transaction, id, chain[i], facts, name, source, isFactory: false);
-                names.Add(new StoredCertificate(id, name, facts, chain[i], null, false, false, [], false, [], source));
+                InsertCertificate(connection, transaction, id, entry, name, source, isFactory: false);
+                names.Add(new StoredCertificate(id, name, facts, entry.Der, entry.Certificate, null, false, false, [], false, [], source));
             }
             if (!view.Keys.Any(k => k.Id == KeyId(keyHash))) InsertKey(connection, transaction, keyHash, key);
 
@@ -369,10 +380,9 @@ public sealed class CertificateStore
 
             if (spec.SelfSigned)
             {
-                var certificate = CertificateRequestFactory.CreateSelfSigned(spec.Subject, subjectAlternativeNames, key, now.AddMinutes(-5), now + SelfSignedLifetime);
-                var facts = CertificateFacts.Read(certificate);
-                id = CertificateId(facts);
-                InsertCertificate(connection, transaction, id, certificate, facts, friendlyName, "selfSigned", isFactory: false);
+                var certificate = Entry(CertificateRequestFactory.CreateSelfSigned(spec.Subject, subjectAlternativeNames, key, now.AddMinutes(-5), now + SelfSignedLifetime));
+                id = CertificateId(certificate.Data.Facts);
+                InsertCertificate(connection, transaction, id, certificate, friendlyName, "selfSigned", isFactory: false);
             }
             else
             {
@@ -579,13 +589,12 @@ public sealed class CertificateStore
         lock (_writeLock)
         {
             using var key = KeyFactory.Generate("ecdsa-p256");
-            var certificate = CertificateRequestFactory.CreateSelfSigned(subject, names, key, now.AddMinutes(-5), now + FactoryLifetime);
-            var facts = CertificateFacts.Read(certificate);
-            id = CertificateId(facts);
+            var certificate = Entry(CertificateRequestFactory.CreateSelfSigned(subject, names, key, now.AddMinutes(-5), now + FactoryLifetime));
+            id = CertificateId(certificate.Data.Facts);
             using var connection = _database.Open();
             using var transaction = connection.BeginTransaction(deferred: false);
-            InsertKey(connection, transaction, facts.PublicKeySha256, key);
-            InsertCertificate(connection, transaction, id, certificate, facts, "Factory certificate", "factory", isFactory: true);
+            InsertKey(connection, transaction, certificate.Data.Facts.PublicKeySha256, key);
+            InsertCertificate(connection, transaction, id, certificate, "Factory certificate", "factory", isFactory: true);
             transaction.Commit();
         }
         Changed?.Invoke();
@@ -733,17 +742,12 @@ public sealed class CertificateStore
 
     // ---------------------------------------------------------------- internals
 
-    private sealed record View(IReadOnlyList<StoredCertificate> Certificates, IReadOnlyList<StoredKey> Keys);
+    /// <summary>The stored certificates and their entries (same order), and the keys.</summary>
+    private sealed record View(IReadOnlyList<StoredCertificate> Certificates, IReadOnlyList<CertificateEntry> Entries, IReadOnlyList<StoredKey> Keys);
 
-    /// <summary>A certificate parsed once per process: rows are immutable, keyed by their SHA-256.</summary>
-    private (X509Certificate2 Certificate, CertificateFacts Facts) Parsed(string sha256, SqliteConnection connection, SqliteTransaction? transaction, string id) =>
-        _parsed.GetOrAdd(sha256, _ =>
-        {
-            using var command = Command(connection, transaction, "SELECT der FROM certificates WHERE id = $id");
-            command.Parameters.AddWithValue("$id", id);
-            var certificate = X509CertificateLoader.LoadCertificate((byte[])command.ExecuteScalar()!);
-            return (certificate, CertificateFacts.Read(certificate));
-        });
+    /// <summary>The entry of a certificate at hand: the stored one when it is stored, so its data is not read again.</summary>
+    private CertificateEntry Entry(X509Certificate2 certificate) =>
+        _entries.TryGetValue(Convert.ToHexStringLower(SHA256.HashData(certificate.RawData)), out var stored) ? stored : CertificateEntry.Parsed(certificate);
 
     private View LoadView(SqliteConnection connection, SqliteTransaction? transaction)
     {
@@ -753,13 +757,26 @@ public sealed class CertificateStore
             while (reader.Read())
                 keys.Add((reader.GetString(0), reader.GetString(1), ParseAlgorithm(reader.GetString(2)), reader.GetInt32(3)));
 
-        var rows = new List<(string Id, X509Certificate2 Certificate, CertificateFacts Facts, string Name, string Source, bool Factory)>();
-        using (var command = Command(connection, transaction, "SELECT id, sha256, friendly_name, source, is_factory FROM certificates ORDER BY created_at, id"))
+        ReadSignatureChecks(connection, transaction);
+        // Each row is read into an entry once per process; a row stored before its derived data was kept (or with an
+        // older version of it) is parsed here once and written back below.
+        var rows = new List<(string Id, CertificateEntry Entry, string Name, string Source, bool Factory)>();
+        var derived = new List<CertificateEntry>();
+        using (var command = Command(connection, transaction,
+                   "SELECT id, sha256, friendly_name, source, is_factory, derived_version, derived, der FROM certificates ORDER BY created_at, id"))
         using (var reader = command.ExecuteReader())
             while (reader.Read())
             {
-                var (certificate, facts) = Parsed(reader.GetString(1), connection, transaction, reader.GetString(0));
-                rows.Add((reader.GetString(0), certificate, facts, reader.GetString(2), reader.GetString(3), reader.GetInt64(4) != 0));
+                var sha256 = reader.GetString(1);
+                if (!_entries.TryGetValue(sha256, out var entry))
+                {
+                    var der = reader.GetFieldValue<byte[]>(7);
+                    var data = reader.GetInt32(5) == DerivedCertificateData.Version && !reader.IsDBNull(6) ? DerivedCertificateData.FromJson(reader.GetString(6)) : null;
+                    if (data is null) derived.Add(entry = CertificateEntry.Parsed(X509CertificateLoader.LoadCertificate(der)));
+                    else entry = CertificateEntry.Stored(der, data);
+                    entry = _entries.GetOrAdd(sha256, entry);
+                }
+                rows.Add((reader.GetString(0), entry, reader.GetString(2), reader.GetString(3), reader.GetInt64(4) != 0));
             }
 
         var defaultId = GetSetting(connection, transaction, DefaultSetting);
@@ -773,19 +790,78 @@ public sealed class CertificateStore
             }
 
         var keyByHash = keys.ToDictionary(k => k.Hash, StringComparer.Ordinal);
-        var chains = _chains.Build(rows.Select(r => (r.Certificate, r.Facts)).ToList());
+        var entries = rows.Select(r => r.Entry).ToList();
+        var chains = _chains.Build(entries);
+        SaveComputed(connection, transaction, derived, _chains.TakeUnsaved(entries.Select(e => e.Sha256).ToHashSet(StringComparer.Ordinal)));
         var certificates = rows.Select((r, i) => new StoredCertificate(
-            r.Id, r.Name, r.Facts, r.Certificate, keyByHash.TryGetValue(r.Facts.PublicKeySha256, out var key) ? key.Id : null,
+            r.Id, r.Name, r.Entry.Data.Facts, r.Entry.Der, r.Entry.Certificate,
+            keyByHash.TryGetValue(r.Entry.Data.Facts.PublicKeySha256, out var key) ? key.Id : null,
             r.Id == defaultId, r.Factory,
             chains[i].Chain.Select(c => rows[c].Id).ToList(),
             chains[i].Complete,
             bindings.TryGetValue(r.Id, out var addresses) ? addresses : [],
             r.Source)).ToList();
 
-        var newestByKey = rows.GroupBy(r => r.Facts.PublicKeySha256)
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(r => r.Facts.NotAfter).First().Id, StringComparer.Ordinal);
+        var newestByKey = rows.GroupBy(r => r.Entry.Data.Facts.PublicKeySha256)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(r => r.Entry.Data.Facts.NotAfter).First().Id, StringComparer.Ordinal);
         var storedKeys = keys.Select(k => new StoredKey(k.Id, k.Algorithm, k.Size, newestByKey.GetValueOrDefault(k.Hash))).ToList();
-        return new View(certificates, storedKeys);
+        return new View(certificates, entries, storedKeys);
+    }
+
+    /// <summary>Reads the signature checks kept in the database into the chain index, once per store.</summary>
+    private void ReadSignatureChecks(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        lock (_signatureChecksLock)
+        {
+            if (_signatureChecksRead) return;
+            using var command = Command(connection, transaction, "SELECT certificate_sha256, issuer_sha256, verified FROM signature_checks");
+            using var reader = command.ExecuteReader();
+            while (reader.Read()) _chains.Remember(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0);
+            _signatureChecksRead = true;
+        }
+    }
+
+    /// <summary>
+    /// Writes back what a load computed: the derived data of rows stored without it (so an upgraded database is slow
+    /// once) and the signature checks made. In the caller's transaction when there is one (what its rollback loses is
+    /// computed again by the next process), else in a transaction of its own. A check is kept only while both
+    /// certificates are still stored; deleting either deletes it (ON DELETE CASCADE).
+    /// </summary>
+    private static void SaveComputed(SqliteConnection connection, SqliteTransaction? transaction, IReadOnlyList<CertificateEntry> derived,
+        IReadOnlyList<(string Certificate, string Issuer, bool Issued)> checks)
+    {
+        if (derived.Count == 0 && checks.Count == 0) return;
+        using var own = transaction is null ? connection.BeginTransaction(deferred: false) : null;
+        using (var update = Command(connection, transaction ?? own, "UPDATE certificates SET derived = $d, derived_version = $v WHERE sha256 = $s"))
+        {
+            var data = update.Parameters.Add("$d", SqliteType.Text);
+            update.Parameters.AddWithValue("$v", DerivedCertificateData.Version);
+            var sha256 = update.Parameters.Add("$s", SqliteType.Text);
+            foreach (var entry in derived)
+            {
+                data.Value = entry.Data.ToJson();
+                sha256.Value = entry.Sha256;
+                update.ExecuteNonQuery();
+            }
+        }
+        using (var insert = Command(connection, transaction ?? own, """
+                   INSERT INTO signature_checks (certificate_sha256, issuer_sha256, verified)
+                   SELECT $c, $i, $v WHERE EXISTS (SELECT 1 FROM certificates WHERE sha256 = $c) AND EXISTS (SELECT 1 FROM certificates WHERE sha256 = $i)
+                   ON CONFLICT DO NOTHING
+                   """))
+        {
+            var certificate = insert.Parameters.Add("$c", SqliteType.Text);
+            var issuer = insert.Parameters.Add("$i", SqliteType.Text);
+            var verified = insert.Parameters.Add("$v", SqliteType.Integer);
+            foreach (var check in checks)
+            {
+                certificate.Value = check.Certificate;
+                issuer.Value = check.Issuer;
+                verified.Value = check.Issued ? 1 : 0;
+                insert.ExecuteNonQuery();
+            }
+        }
+        own?.Commit();
     }
 
     private static List<StoredRequest> LoadRequests(SqliteConnection connection, SqliteTransaction? transaction)
@@ -856,13 +932,17 @@ public sealed class CertificateStore
         return command.ExecuteScalar() as string;
     }
 
-    private void InsertCertificate(SqliteConnection connection, SqliteTransaction transaction, string id, X509Certificate2 certificate,
-        CertificateFacts facts, string friendlyName, string source, bool isFactory) =>
+    private void InsertCertificate(SqliteConnection connection, SqliteTransaction transaction, string id, CertificateEntry certificate,
+        string friendlyName, string source, bool isFactory)
+    {
         Exec(connection, transaction, """
-            INSERT INTO certificates (id, der, sha256, public_key_sha256, friendly_name, source, is_factory, created_at)
-            VALUES ($id, $der, $sha, $pk, $name, $src, $f, $t)
-            """, ("$id", id), ("$der", certificate.RawData), ("$sha", facts.Sha256Fingerprint), ("$pk", facts.PublicKeySha256),
-            ("$name", friendlyName), ("$src", source), ("$f", isFactory ? 1 : 0), ("$t", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)));
+            INSERT INTO certificates (id, der, sha256, public_key_sha256, friendly_name, source, is_factory, created_at, derived, derived_version)
+            VALUES ($id, $der, $sha, $pk, $name, $src, $f, $t, $d, $dv)
+            """, ("$id", id), ("$der", certificate.Der), ("$sha", certificate.Sha256), ("$pk", certificate.Data.Facts.PublicKeySha256),
+            ("$name", friendlyName), ("$src", source), ("$f", isFactory ? 1 : 0), ("$t", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)),
+            ("$d", certificate.Data.ToJson()), ("$dv", DerivedCertificateData.Version));
+        _entries.TryAdd(certificate.Sha256, certificate);
+    }
 
     internal static X509Certificate2 Attach(X509Certificate2 certificate, PrivateKeyMaterial key)
     {

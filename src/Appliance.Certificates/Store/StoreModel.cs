@@ -8,7 +8,8 @@ public sealed record StoredCertificate(
     string Id,
     string FriendlyName,
     CertificateFacts Facts,
-    X509Certificate2 Certificate,
+    ReadOnlyMemory<byte> Der,
+    Lazy<X509Certificate2> ParsedCertificate,
     string? KeyId,
     bool IsDefault,
     bool IsFactory,
@@ -17,6 +18,12 @@ public sealed record StoredCertificate(
     IReadOnlyList<string> BoundAddresses,
     string Source)
 {
+    /// <summary>Shared by every view of the same certificate, so it is parsed at most once per process.</summary>
+    internal Lazy<X509Certificate2> ParsedCertificate { get; init; } = ParsedCertificate;
+
+    /// <summary>The X.509 certificate, parsed from <see cref="Der"/> on first use: loading the store parses nothing.</summary>
+    public X509Certificate2 Certificate => ParsedCertificate.Value;
+
     public bool HasPrivateKey => KeyId is not null;
 
     /// <summary>The seed's text, shown beneath a certificate whose chain does not end in a self-signed certificate.</summary>

@@ -95,7 +95,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
             var byId = _byId;
             var intermediates = entry.Certificate.Chain.Skip(1)
                 .Select(id => byId.TryGetValue(id, out var c) ? c : null).OfType<StoredCertificate>()
-                .Where(c => !c.Facts.IsSelfSigned).Select(c => c.Certificate.RawData).ToList();
+                .Where(c => !c.Facts.IsSelfSigned).Select(c => c.Der.ToArray()).ToList();
             return ServingContext.Create(entry.Certificate.Id, identity.Certificate, identity.Pkcs8, intermediates, TlsTermination.StatusCallback);
         }
         catch (Exception e)

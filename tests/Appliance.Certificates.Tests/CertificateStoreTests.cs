@@ -1,0 +1,228 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Appliance.Certificates.Formats;
+using Appliance.Certificates.Storage;
+using Appliance.Certificates.Store;
+using Appliance.Certificates.Vault;
+using Microsoft.Data.Sqlite;
+
+namespace Appliance.Certificates.Tests;
+
+/// <summary>What the store keeps beside each certificate's DER (derived data, signature checks) so that loading it parses nothing.</summary>
+public sealed class CertificateStoreTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+    private readonly string _directory = Directory.CreateTempSubdirectory("certificate-store-").FullName;
+    private readonly AesGcmKeyVault _vault = new(RandomNumberGenerator.GetBytes(32), "software");
+    private readonly StateDatabase _database;
+
+    static CertificateStoreTests() => SQLitePCL.raw.SetProvider(new SQLitePCL.SQLite3Provider_sqlite3());
+
+    public CertificateStoreTests() => _database = new StateDatabase(Path.Combine(_directory, "appliance.db"));
+
+    public void Dispose()
+    {
+        _vault.Dispose();
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>A new store on the same database: what a restart sees, with nothing remembered in memory.</summary>
+    private CertificateStore Restart() => new(_database, _vault, TimeProvider.System);
+
+    [Fact]
+    public void FactsReadFromTheStoredDataEqualFactsReadFromTheDer()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        Restart().Import([Pem("chain.pem", leaf, root)], null);
+
+        foreach (var stored in Restart().ListCertificates())
+        {
+            var expected = CertificateFacts.Read(X509CertificateLoader.LoadCertificate(stored.Der.Span));
+            Assert.Equal(expected with { SubjectAlternativeNames = [] }, stored.Facts with { SubjectAlternativeNames = [] });
+            Assert.Equal(expected.SubjectAlternativeNames, stored.Facts.SubjectAlternativeNames);
+        }
+        var leafFacts = Restart().ListCertificates().Single(c => !c.Facts.IsCertificateAuthority).Facts;
+        Assert.Equal(["www.example.com", "192.0.2.10"], leafFacts.SubjectAlternativeNames);
+        Assert.Equal((KeyAlgorithm.Rsa, 2048), (leafFacts.KeyAlgorithm, leafFacts.KeySize));
+    }
+
+    [Fact]
+    public void LoadingTheStoreParsesNoCertificate()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        Restart().Import([Pem("chain.pem", leaf, root)], null);
+
+        var certificates = Restart().ListCertificates();
+
+        Assert.Equal(2, certificates.Count);
+        Assert.All(certificates, c => Assert.False(c.ParsedCertificate.IsValueCreated));
+        Assert.All(certificates, c => Assert.True(c.ChainComplete));
+        Assert.Equal(leaf.RawData, certificates.Single(c => !c.Facts.IsCertificateAuthority).Certificate.RawData);
+    }
+
+    [Fact]
+    public void ARowStoredBeforeDerivedDataWasKeptIsFilledOnLoad()
+    {
+        // A database written by the first schema version only: the rows have no derived data and no signature checks.
+        var (root, leaf) = Pki("Example Root CA");
+        _database.Migrate(CertificateStore.Module, [CertificateStore.Migrations[0]]);
+        InsertAsVersionOne(root);
+        InsertAsVersionOne(leaf);
+
+        var certificates = Restart().ListCertificates();
+
+        var stored = certificates.Single(c => !c.Facts.IsCertificateAuthority);
+        Assert.Equal(CertificateFacts.Read(leaf) with { SubjectAlternativeNames = [] }, stored.Facts with { SubjectAlternativeNames = [] });
+        Assert.Equal([stored.Id, certificates.Single(c => c.Facts.IsCertificateAuthority).Id], stored.Chain);
+        Assert.True(stored.ChainComplete);
+        Assert.Equal([(1L, true), (1L, true)], Rows("SELECT derived_version, derived IS NOT NULL FROM certificates", r => (r.GetInt64(0), r.GetBoolean(1))));
+        Assert.Equal(2, SignatureChecks().Count); // leaf by root, root by itself
+
+        // The next start reads what was written back and parses nothing.
+        Assert.All(Restart().ListCertificates(), c => Assert.False(c.ParsedCertificate.IsValueCreated));
+    }
+
+    [Theory]
+    [InlineData("{\"not\": \"what we wrote\"}", 99)] // another version
+    [InlineData("{\"not\": \"what we wrote\"}", 1)] // unreadable
+    [InlineData("{\"Facts\": null}", 1)]
+    public void DerivedDataOfAnotherVersionOrUnreadableIsReadAgainFromTheDer(string derived, int version)
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        Execute($"UPDATE certificates SET derived = '{derived}', derived_version = {version}");
+
+        var stored = Restart().ListCertificates().Single(c => !c.Facts.IsCertificateAuthority);
+
+        Assert.Equal(CertificateFacts.Read(leaf).Sha256Fingerprint, stored.Facts.Sha256Fingerprint);
+        Assert.Equal([1L, 1L], Rows("SELECT derived_version FROM certificates", r => r.GetInt64(0)));
+    }
+
+    [Fact]
+    public void KeepsEverySignatureCheckMadeForChainBuilding()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        Restart().Import([Pem("chain.pem", leaf, root)], null);
+
+        Assert.Equal(
+            new[] { (Sha256(leaf), Sha256(root), true), (Sha256(root), Sha256(root), true) }.Order(),
+            SignatureChecks().Order());
+    }
+
+    [Fact]
+    public void ChainBuildingTrustsTheKeptSignatureChecksAsWritten()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        // The table is the store's own state: a verdict written there is not checked again.
+        Execute($"UPDATE signature_checks SET verified = 0 WHERE certificate_sha256 = '{Sha256(leaf)}' AND issuer_sha256 = '{Sha256(root)}'");
+
+        var stored = Restart().ListCertificates().Single(c => !c.Facts.IsCertificateAuthority);
+
+        Assert.False(stored.ChainComplete);
+        Assert.Equal([stored.Id], stored.Chain);
+    }
+
+    [Fact]
+    public void ARefusedSignatureCheckIsKeptAndTheRealIssuerChosen()
+    {
+        // Two roots with the same name and different keys: only one signed the leaf.
+        var (root, leaf) = Pki("Example Root CA");
+        var (impostor, _) = Pki("Example Root CA");
+        Restart().Import([Pem("chain.pem", leaf, root, impostor)], null);
+
+        var stored = Restart().ListCertificates();
+
+        Assert.Contains((Sha256(leaf), Sha256(impostor), false), SignatureChecks());
+        Assert.Equal([Id(leaf), Id(root)], stored.Single(c => c.Id == Id(leaf)).Chain);
+    }
+
+    [Fact]
+    public void DeletingACertificateDeletesItsSignatureChecks()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        var store = Restart();
+        store.Import([Pem("chain.pem", leaf, root)], null);
+
+        store.Delete(Id(leaf));
+        Assert.Equal([(Sha256(root), Sha256(root), true)], SignatureChecks());
+
+        store.Delete(Id(root));
+        Assert.Empty(SignatureChecks());
+    }
+
+    [Fact]
+    public void AChainIsCompletedWhenItsIssuerIsImportedLater()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        var store = Restart();
+        store.Import([Pem("leaf.pem", leaf)], null);
+        Assert.False(store.GetCertificate(Id(leaf)).ChainComplete);
+
+        store.Import([Pem("root.pem", root)], null);
+
+        Assert.True(Restart().GetCertificate(Id(leaf)).ChainComplete);
+        Assert.Contains((Sha256(leaf), Sha256(root), true), SignatureChecks());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static (X509Certificate2 Root, X509Certificate2 Leaf) Pki(string rootName)
+    {
+        using var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var rootRequest = new CertificateRequest(new X500DistinguishedName($"CN={rootName}, O=Example"), rootKey, HashAlgorithmName.SHA256);
+        rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var rootWithKey = rootRequest.CreateSelfSigned(Now.AddDays(-1), Now.AddYears(5));
+
+        using var leafKey = RSA.Create(2048);
+        var leafRequest = new CertificateRequest(new X500DistinguishedName("CN=www.example.com, O=Example"), leafKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("www.example.com");
+        names.AddIpAddress(IPAddress.Parse("192.0.2.10"));
+        leafRequest.CertificateExtensions.Add(names.Build());
+        var leaf = leafRequest.Create(rootWithKey.SubjectName, X509SignatureGenerator.CreateForECDsa(rootKey), Now.AddDays(-1), Now.AddDays(90), RandomNumberGenerator.GetBytes(8));
+        return (X509CertificateLoader.LoadCertificate(rootWithKey.RawData), leaf);
+    }
+
+    private static ImportFile Pem(string fileName, params X509Certificate2[] certificates) =>
+        new(fileName, Encoding.ASCII.GetBytes(string.Concat(certificates.Select(c => c.ExportCertificatePem() + "\n"))));
+
+    private static string Sha256(X509Certificate2 certificate) => Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+
+    private static string Id(X509Certificate2 certificate) => Sha256(certificate)[..16];
+
+    /// <summary>A row as the first schema version wrote it.</summary>
+    private void InsertAsVersionOne(X509Certificate2 certificate)
+    {
+        using var connection = _database.Open();
+        using var command = StateDatabase.Command(connection, null, """
+            INSERT INTO certificates (id, der, sha256, public_key_sha256, friendly_name, source, is_factory, created_at)
+            VALUES ($id, $der, $sha, $pk, $name, 'imported', 0, $t)
+            """, ("$id", Id(certificate)), ("$der", certificate.RawData), ("$sha", Sha256(certificate)),
+            ("$pk", CertificateFacts.PublicKeyHash(certificate.PublicKey.ExportSubjectPublicKeyInfo())), ("$name", certificate.Subject),
+            ("$t", Now.ToString("O")));
+        command.ExecuteNonQuery();
+    }
+
+    private void Execute(string sql)
+    {
+        using var connection = _database.Open();
+        StateDatabase.Execute(connection, sql);
+    }
+
+    private List<T> Rows<T>(string sql, Func<SqliteDataReader, T> read)
+    {
+        using var connection = _database.Open();
+        using var command = StateDatabase.Command(connection, null, sql);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read()) rows.Add(read(reader));
+        return rows;
+    }
+
+    private List<(string Certificate, string Issuer, bool Verified)> SignatureChecks() =>
+        Rows("SELECT certificate_sha256, issuer_sha256, verified FROM signature_checks", r => (r.GetString(0), r.GetString(1), r.GetInt64(2) != 0));
+}
