@@ -105,14 +105,32 @@ rss_mb() { # PIDS(comma) -> proportional set size in MB, summed
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# Both servers run side by side (each pinned to core 0, idle while the other is measured) and are measured in
+# alternating rounds; each figure is the median of its rounds, so drift in this machine's speed hits both alike.
+ROUNDS=${BENCH_ROUNDS:-3}
+alternate() { # COUNT: sets A_HS N_HS (medians) and, for 1 certificate, A_KA N_KA
+  local a=() n=() ak=() nk=() r
+  for ((r = 1; r <= ROUNDS; r++)); do
+    a+=("$(handshakes "$PORT_APPLIANCE" "$APPLIANCE_PID" "$1")")
+    n+=("$(handshakes "$PORT_NGINX" "$NGINX_PIDS" "$1")")
+    if [ "$1" = 1 ]; then
+      ak+=("$(keepalive "$PORT_APPLIANCE")")
+      nk+=("$(keepalive "$PORT_NGINX")")
+    fi
+    say "  round $r: handshakes appliance ${a[-1]}, nginx ${n[-1]}${ak:+; keep-alive appliance ${ak[-1]}, nginx ${nk[-1]}}"
+  done
+  A_HS=$(median "${a[@]}"); N_HS=$(median "${n[@]}")
+  if [ "$1" = 1 ]; then A_KA=$(median "${ak[@]}"); N_KA=$(median "${nk[@]}"); fi
+}
+
 say "== 1 certificate"
 load_appliance 1 "$OUT/state-1"
-A1=$(handshakes "$PORT_APPLIANCE" "$APPLIANCE_PID")
-AK=$(keepalive "$PORT_APPLIANCE")
-stop_appliance
 start_nginx 1
-N1=$(handshakes "$PORT_NGINX" "$NGINX_PIDS")
-NK=$(keepalive "$PORT_NGINX")
+alternate 1
+A1=$A_HS N1=$N_HS AK=$A_KA NK=$N_KA
+stop_appliance
 stop_nginx
 
 say "== $N certificates"
@@ -122,21 +140,22 @@ start_appliance "$OUT/state-$N"
 ASTART=$APPLIANCE_STARTUP
 # The snapshot figures the appliance logged at this start (store read, then selection snapshot built).
 SNAPSHOT_LINE=$(grep -m1 'TLS selection snapshot' "$OUT/appliance.log" | sed 's/.*TLS selection snapshot: //' || true)
-# Warm-up: the first handshake of each name makes its context (lazily, as nginx cannot); the measured run then
-# sees names already seen. Random names: ~4 handshakes per name leave about 2% of names unseen.
+start_nginx "$N"
+NSTART=$NGINX_STARTUP
+# Warm-up: the first handshake of each name makes its context (lazily, as nginx cannot); the measured rounds
+# then see names already seen. Random names: ~4 handshakes per name leave about 2% of names unseen.
 WARM=$(( N * 4 / 1000 + 2 ))
 say "  warming up for $WARM s (every name's first handshake)"
 taskset -c 1 "$OUT/hsbench" -p "$PORT_APPLIANCE" -c 32 -d "$WARM" -w 0 -n "$N" >/dev/null 2>&1 || true
-AN=$(handshakes "$PORT_APPLIANCE" "$APPLIANCE_PID" "$N")
+alternate "$N"
+AN=$A_HS NN=$N_HS
 ARSS=$(rss_mb "$APPLIANCE_PID")
-stop_appliance
-start_nginx "$N"
-NSTART=$NGINX_STARTUP
-NN=$(handshakes "$PORT_NGINX" "$NGINX_PIDS" "$N")
 NRSS=$(rss_mb "$NGINX_PIDS")
+stop_appliance
 stop_nginx
 
 printf '\n%-52s %12s %12s %8s\n' "figure" "appliance" "nginx" "ratio"
+printf '(medians of %s alternating rounds of %s s)\n' "$ROUNDS" "$SECONDS_MEASURED"
 printf '%-52s %12s %12s %8s\n' "handshakes per server CPU-second, 1 certificate" "$A1" "$N1" "$(ratio "$A1" "$N1")"
 printf '%-52s %12s %12s %8s\n' "handshakes per server CPU-second, $N certificates" "$AN" "$NN" "$(ratio "$AN" "$NN")"
 printf '%-52s %12s %12s %8s\n' "keep-alive requests/s (wrk, 32 connections)" "$AK" "$NK" "$(ratio "$AK" "$NK")"
