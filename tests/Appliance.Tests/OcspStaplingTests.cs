@@ -92,21 +92,7 @@ public sealed class OcspStaplingTests(DualStackApplianceFixture fixture, OpenSsl
         Assert.Contains("OCSP response: no response sent", Status("none.ocsp.test"));
     }
 
-    private async Task<string> ImportAsync(HttpClient client, string stem, string host)
-    {
-        var form = new MultipartFormDataContent();
-        foreach (var file in new[] { stem + ".crt", stem + ".key", "intermediate.crt", "root.crt" })
-        {
-            var part = new ByteArrayContent(File.ReadAllBytes(pki.Path(file)));
-            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            form.Add(part, "file", file);
-        }
-        var response = await client.PostAsync("certificates/import", form);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, text);
-        return JsonDocument.Parse(text).RootElement.GetProperty("certificates").EnumerateArray()
-            .Single(c => c.GetProperty("commonName").GetString() == host).GetProperty("id").GetString()!;
-    }
+    private Task<string> ImportAsync(HttpClient client, string stem, string host) => pki.ImportLeafWithChainAsync(client, stem, host);
 
     private static async Task<string?> OcspStaplingOf(HttpClient client, string id)
     {

@@ -31,6 +31,23 @@ public sealed class OpenSslFixture : IDisposable
     /// <summary>"intermediate" (under the test root) or "orphan" (a CA whose certificate is never imported, so chains stay incomplete).</summary>
     private string IssuerPath(string issuer, string extension) => Path(issuer + extension);
 
+    /// <summary>Imports the leaf <paramref name="stem"/> with its key, the intermediate and the root through the API; the leaf's id.</summary>
+    public async Task<string> ImportLeafWithChainAsync(HttpClient client, string stem, string commonName)
+    {
+        var form = new MultipartFormDataContent();
+        foreach (var file in new[] { stem + ".crt", stem + ".key", "intermediate.crt", "root.crt" })
+        {
+            var part = new ByteArrayContent(File.ReadAllBytes(Path(file)));
+            part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            form.Add(part, "file", file);
+        }
+        var response = await client.PostAsync("certificates/import", form);
+        var text = await response.Content.ReadAsStringAsync();
+        Xunit.Assert.True(response.IsSuccessStatusCode, text);
+        return System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("certificates").EnumerateArray()
+            .Single(c => c.GetProperty("commonName").GetString() == commonName).GetProperty("id").GetString()!;
+    }
+
     public string Path(string name) => System.IO.Path.Combine(Directory, name);
 
     /// <summary>A new leaf key and certificate for <paramref name="names"/>, issued by the intermediate CA; returns the file stem.</summary>

@@ -28,18 +28,7 @@ public sealed class TlsSelectionTests(DualStackApplianceFixture fixture, OpenSsl
     private async Task<string> ImportAsync(HttpClient client, string stem, string host, string[] names, int days = 90)
     {
         pki.MakeLeaf(stem, host, names, days: days);
-        var form = new MultipartFormDataContent();
-        foreach (var file in new[] { stem + ".crt", stem + ".key", "intermediate.crt", "root.crt" })
-        {
-            var part = new ByteArrayContent(File.ReadAllBytes(pki.Path(file)));
-            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            form.Add(part, "file", file);
-        }
-        var response = await client.PostAsync("certificates/import", form);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, text);
-        return JsonDocument.Parse(text).RootElement.GetProperty("certificates").EnumerateArray()
-            .Single(c => c.GetProperty("commonName").GetString() == host).GetProperty("id").GetString()!;
+        return await pki.ImportLeafWithChainAsync(client, stem, host);
     }
 
     /// <summary>The subject CN of the certificate served at <paramref name="address"/> for <paramref name="sni"/> (null: no SNI), via openssl.</summary>
