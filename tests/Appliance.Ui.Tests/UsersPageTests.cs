@@ -90,14 +90,14 @@ public sealed class UsersPageTests(BrowserFixture browser) : IAsyncLifetime
             if (await row.GetAttributeAsync("data-admin") is { } name && name != "admin") others.Add(name);
         foreach (var name in others)
         {
-            await admin.GetByRole(AriaRole.Button, new() { Name = $"Remove {name}", Exact = true }).ClickAsync();
+            await RemoveAsync(admin, name);
             await Expect(admin.GetByRole(AriaRole.Status)).ToContainTextAsync($"The admin '{name}' is removed");
         }
         await Expect(admin.Locator("tr[data-admin]")).ToHaveCountAsync(1);
         await Expect(admin.Locator("tr[data-admin='admin']")).ToContainTextAsync("you");
         await Expect(admin.GetByRole(AriaRole.Button, new() { Name = "Reset the password of admin" })).ToHaveCountAsync(0);
 
-        await admin.GetByRole(AriaRole.Button, new() { Name = "Remove admin", Exact = true }).ClickAsync();
+        await RemoveAsync(admin, "admin");
         await Expect(admin.GetByRole(AriaRole.Alert)).ToContainTextAsync(
             "You are the only admin: 'admin' cannot be removed. Add another admin first if someone else should manage the appliance.");
         await Expect(admin.Locator("tr[data-admin='admin']")).ToHaveCountAsync(1);
@@ -107,7 +107,13 @@ public sealed class UsersPageTests(BrowserFixture browser) : IAsyncLifetime
         var bob = await SignedInAsync("bob", "bob's initial pass");
         await Expect(bob).ToHaveURLAsync(new Regex("/appliance/password$"));
 
+        // Remove asks first: Cancel changes nothing.
         await admin.GetByRole(AriaRole.Button, new() { Name = "Remove bob", Exact = true }).ClickAsync();
+        await Expect(admin.GetByRole(AriaRole.Heading, new() { Name = "Remove the admin 'bob'?" })).ToBeVisibleAsync();
+        await Expect(admin.Locator(".notice.warn")).ToContainTextAsync("API tokens are revoked");
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await Expect(admin.Locator("tr[data-admin='bob']")).ToHaveCountAsync(1);
+        await RemoveAsync(admin, "bob");
         await Expect(admin.GetByRole(AriaRole.Status)).ToContainTextAsync("The admin 'bob' is removed; their sessions ended and their API tokens are revoked.");
         await bob.GotoAsync("/appliance/password");
         await Expect(bob).ToHaveURLAsync(new Regex("/appliance/login"));
@@ -115,5 +121,13 @@ public sealed class UsersPageTests(BrowserFixture browser) : IAsyncLifetime
         await Expect(bob.GetByRole(AriaRole.Alert)).ToContainTextAsync("The username or password is wrong");
         await bob.Context.CloseAsync();
         await admin.Context.CloseAsync();
+    }
+
+    /// <summary>Remove, then confirm on the confirmation page.</summary>
+    private static async Task RemoveAsync(IPage page, string username)
+    {
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Remove {username}", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Remove the admin '{username}'?" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove", Exact = true }).ClickAsync();
     }
 }

@@ -25,6 +25,9 @@ public sealed record PasswordPage(LayoutModel Layout, bool Forced);
 
 public sealed record TokenRow(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
+/// <summary>The confirmation step before an admin is removed.</summary>
+public sealed record RemoveAdminPage(LayoutModel Layout, string Username, int Sessions, bool IsYou);
+
 public sealed record AdminRow(string Username, bool MustChangePassword, DateTimeOffset CreatedAt, int Sessions, bool IsYou);
 
 /// <summary>A secret shown once on the Users page: a new API token, or an admin's new one-time password.</summary>

@@ -42,9 +42,20 @@ internal static class UserPages
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var me = AuthenticationMiddleware.AccountOf(context);
+            var username = form["username"].ToString();
+            if (form["confirm"] != "yes")
+            {
+                // First the confirmation page (what removal ends); nothing changes until it is confirmed.
+                AuditTrail.NotAChange(context);
+                var target = accounts.ListAccounts().FirstOrDefault(a => a.Username == username);
+                if (target is null)
+                    return frame.Redirect(context, Users, Notice.Error($"There is no admin '{username}'; they may have been removed already."));
+                return RemoveAdminView.Create(new RemoveAdminPage(frame.Build(context, "Users :: Remove Admin", "users", "account"),
+                    target.Username, target.Sessions, target.Id == me.Id));
+            }
             try
             {
-                var removed = accounts.RemoveAdmin(me, form["username"].ToString());
+                var removed = accounts.RemoveAdmin(me, username);
                 AuditTrail.Done(context, UserAudit.Removed(removed.Username));
                 return removed.Id == me.Id
                     ? frame.Redirect(context, UiEndpoints.Login, Notice.Ok($"Your account '{removed.Username}' is removed and you are signed out."))
