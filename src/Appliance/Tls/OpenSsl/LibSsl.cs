@@ -27,14 +27,12 @@ internal static unsafe partial class LibSsl
 
     public const int ErrorSsl = 1;
     public const int ErrorWantRead = 2;
-    public const int ErrorWantWrite = 3;
     public const int ErrorSyscall = 5;
     public const int ErrorZeroReturn = 6;
 
     public const int TlsExtErrOk = 0;
     public const int TlsExtErrAlertFatal = 2;
     public const int TlsExtErrNoAck = 3;
-    public const int AlertUnrecognizedName = 112;
     public const int AlertInternalError = 80;
     public const int TlsExtNameTypeHostName = 0;
 
@@ -63,9 +61,6 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Ssl)] public static partial int SSL_shutdown(nint ssl);
     [LibraryImport(Ssl)] public static partial nint SSL_get_servername(nint ssl, int type);
     [LibraryImport(Ssl)] public static partial nint SSL_set_SSL_CTX(nint ssl, nint ctx);
-    [LibraryImport(Ssl)] public static partial nint SSL_get_version(nint ssl);
-    [LibraryImport(Ssl)] public static partial nint SSL_get_current_cipher(nint ssl);
-    [LibraryImport(Ssl)] public static partial nint SSL_CIPHER_get_name(nint cipher);
     [LibraryImport(Ssl)] public static partial int SSL_select_next_proto(byte** output, byte* outputLength, byte* serverProtocols, uint serverLength, byte* clientProtocols, uint clientLength);
 
     [LibraryImport(Crypto)] public static partial nint BIO_s_mem();

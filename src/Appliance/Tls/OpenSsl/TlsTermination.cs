@@ -65,12 +65,12 @@ internal sealed partial class TlsTermination : IDisposable
         }
         if (failure is not null)
         {
-            LogHandshakeFailed(_logger, context.ConnectionId, context.RemoteEndPoint?.ToString(), failure);
+            LogHandshakeFailed(_logger, context.ConnectionId, context.RemoteEndPoint?.ToString(), session.ServerName ?? "(none)", failure);
             return;
         }
         timeout?.CancelTimeout();
 
-        var feature = new TlsFeature(session);
+        var feature = new TlsFeature();
         context.Features.Set<ITlsConnectionFeature>(feature);
         context.Features.Set<ITlsApplicationProtocolFeature>(feature);
         var application = session.StartPumps(transport);
@@ -181,6 +181,7 @@ internal sealed partial class TlsTermination : IDisposable
         /// <summary>The certificate the SNI callback chose: its stapled response is sent.</summary>
         public string? CertificateId { get; set; }
         public IPAddress LocalAddress { get; }
+        /// <summary>The client's SNI, for the log line of a failed handshake.</summary>
         public string? ServerName { get; set; }
         public string? Failure { get; set; }
 
@@ -201,8 +202,6 @@ internal sealed partial class TlsTermination : IDisposable
             LibSsl.SSL_set_accept_state(session._ssl);
             return session;
         }
-
-        public string Protocol => Marshal.PtrToStringUTF8(LibSsl.SSL_get_version(_ssl)) ?? "";
 
         /// <summary>Runs the handshake over the socket pipes; null when done, else why it failed.</summary>
         public async Task<string?> HandshakeAsync(IDuplexPipe transport)
@@ -302,7 +301,7 @@ internal sealed partial class TlsTermination : IDisposable
             await writer.CompleteAsync(error);
         }
 
-        /// <summary>Decrypts every complete record fed so far into the pipe; true when the client sent close_notify or TLS failed.</summary>
+        /// <summary>Decrypts every complete record fed so far into the pipe; true when the client sent close_notify; throws when TLS fails.</summary>
         private unsafe bool Decrypt(PipeWriter writer)
         {
             while (true)
@@ -414,16 +413,14 @@ internal sealed partial class TlsTermination : IDisposable
     }
 
     /// <summary>Marks the connection as HTTPS for the HTTP layer (scheme, secure cookies, HSTS).</summary>
-    private sealed class TlsFeature(TlsSession session) : ITlsConnectionFeature, ITlsApplicationProtocolFeature
+    private sealed class TlsFeature : ITlsConnectionFeature, ITlsApplicationProtocolFeature
     {
         public X509Certificate2? ClientCertificate { get; set; }
         public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult<X509Certificate2?>(null);
         private static readonly ReadOnlyMemory<byte> Http11 = "http/1.1"u8.ToArray();
         public ReadOnlyMemory<byte> ApplicationProtocol => Http11;
-        /// <summary>The negotiated protocol ("TLSv1.3"), for diagnostics.</summary>
-        public string Protocol { get; } = session.Protocol;
     }
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "TLS handshake {ConnectionId} from {Remote} failed: {Reason}")]
-    private static partial void LogHandshakeFailed(ILogger logger, string connectionId, string? remote, string reason);
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "TLS handshake {ConnectionId} from {Remote} (server name {ServerName}) failed: {Reason}")]
+    private static partial void LogHandshakeFailed(ILogger logger, string connectionId, string? remote, string serverName, string reason);
 }
