@@ -99,6 +99,12 @@ cmd_test() {
   failed=$( { grep -ohE 'Failed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
   [ -f "$IMAGE_FIGURES_FILE" ] && sed 's/^image figures: /  image: /' "$IMAGE_FIGURES_FILE"
   echo "$passed passed, $failed failed"
+  if [ "$failed" -ne 0 ]; then
+    # Each failure whole (message, launcher output, serial console tail, stack), at most 120 lines
+    # each: CI shows only what is printed here.
+    echo "--- the failures ---"
+    awk '/^  Failed [A-Za-z]/ { on = 1; n = 0 } /^  Passed [A-Za-z]|^\[xUnit/ { on = 0 } on && n++ < 120' "$OUT/test.log"
+  fi
   if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
     echo "tests failed (full log: $OUT/test.log)" >&2
     exit 1

@@ -206,7 +206,8 @@ do_stop() {
         for _ in $(seq "${STOP_TIMEOUT:-90}"); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
         if kill -0 "$pid" 2>/dev/null; then
             log "no power-off after ${STOP_TIMEOUT:-90} s: QEMU quit"
-            qmp quit >/dev/null; sleep 2; kill -9 "$pid" 2>/dev/null || true
+            qmp quit >/dev/null
+            gone "$pid" 5 || { kill -9 "$pid" 2>/dev/null || true; gone "$pid" 30 || die "QEMU (pid $pid) does not stop"; }
         else
             log "powered off$(grep -q 'reboot: Power down' "$BOX/serial.log" && echo ' cleanly')"
         fi
@@ -214,15 +215,33 @@ do_stop() {
     stop_swtpm
 }
 
+# Waits until process $1 is gone (a signal is delivered asynchronously: a killed QEMU can still
+# hold its disk's write lock, and a stopping swtpm its state lock, for a moment after kill returns).
+gone() {
+    local _
+    for _ in $(seq "$((${2:-10} * 10))"); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    return 1
+}
+
 do_kill() {
-    alive "$BOX/qemu.pid" && kill -9 "$(cat "$BOX/qemu.pid")" && log "QEMU killed (hard power-off)"
+    if alive "$BOX/qemu.pid"; then
+        local pid; pid=$(cat "$BOX/qemu.pid")
+        kill -9 "$pid" 2>/dev/null || true
+        gone "$pid" 30 || die "QEMU (pid $pid) still running 30 s after SIGKILL"
+        log "QEMU killed (hard power-off)"
+    fi
     stop_swtpm
 }
 
 stop_swtpm() {
     # swtpm --terminate ends with QEMU's connection; this catches a box that never connected.
-    for _ in $(seq 20); do alive "$BOX/swtpm.pid" || break; sleep 0.1; done
-    if alive "$BOX/swtpm.pid"; then kill "$(cat "$BOX/swtpm.pid")" 2>/dev/null || true; fi
+    if alive "$BOX/swtpm.pid"; then
+        local pid; pid=$(cat "$BOX/swtpm.pid")
+        if ! gone "$pid" 2; then
+            kill "$pid" 2>/dev/null || true
+            gone "$pid" 5 || { kill -9 "$pid" 2>/dev/null || true; gone "$pid" 5 || die "swtpm (pid $pid) does not stop"; }
+        fi
+    fi
     rm -f "$BOX/qemu.pid" "$BOX/swtpm.pid"
 }
 
