@@ -118,6 +118,10 @@ public sealed class SiteUpstreamTests
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("made by the origin", await response.Content.ReadAsStringAsync());
         Assert.Equal("yes", response.Headers.GetValues("X-Origin").Single());
+        // The site's responses are the origin's: the admin interface's policies (CSP, framing, caching) are not added.
+        Assert.False(response.Headers.Contains("Content-Security-Policy"));
+        Assert.False(response.Headers.Contains("X-Frame-Options"));
+        Assert.Null(response.Headers.CacheControl);
 
         Assert.True(origin.Requests.TryDequeue(out var request));
         Assert.StartsWith("GET /shop/cart?item=42 HTTP/1.1", request.Head);
@@ -137,6 +141,10 @@ public sealed class SiteUpstreamTests
         Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
         Assert.Contains("<form", await admin.Content.ReadAsStringAsync());
         Assert.True(origin.Requests.IsEmpty);
+        Assert.StartsWith("default-src 'none'", admin.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("DENY", admin.Headers.GetValues("X-Frame-Options").Single());
+        Assert.True(admin.Headers.CacheControl!.NoStore);
+        Assert.Equal("max-age=31536000", admin.Headers.GetValues("Strict-Transport-Security").Single());
     }
 
     [Fact]

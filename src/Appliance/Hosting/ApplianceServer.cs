@@ -41,6 +41,9 @@ internal static partial class ApplianceServer
         // Kestrel would log the HTTPS port as "http://" (TLS is our connection middleware, not its UseHttps):
         // the appliance's own "Appliance listening" line names the ports instead.
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // Hosting's request-start/finish lines are not wanted; with its logger off it also makes no Activity and no
+        // log scope per request (unhandled request exceptions are Kestrel's to log).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // The data-protection keys (anti-forgery, page notices) sit unencrypted in the 0700 state directory by design;
         // they protect no secret at rest, so the "no XML encryptor" warning at each key creation is noise.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
@@ -120,12 +123,9 @@ internal static partial class ApplianceServer
         foreach (var log in keyVault.StartupLog) log(app.Logger);
         app.Services.GetRequiredService<TlsCertificateSelector>();
         app.Services.GetRequiredService<AuditLog>();
-        // First: it records each change with the final status that the middlewares below set.
-        app.UseMiddleware<AuditMiddleware>();
-        app.UseMiddleware<ErrorMiddleware>();
         app.Use(async (context, next) =>
         {
-            // Port 80 answers ACME http-01 challenges (later) and otherwise redirects to HTTPS on the same host.
+            // Port 80 answers ACME http-01 challenges and otherwise redirects to HTTPS on the same host.
             if (!context.Request.IsHttps)
             {
                 if (await AcmeHosting.AnswerChallengeAsync(context)) return;
@@ -134,6 +134,16 @@ internal static partial class ApplianceServer
                 context.Response.Redirect($"https://{target}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}", permanent: true);
                 return;
             }
+            await next(context);
+        });
+        // The site (everything outside /appliance) ends here: it is served or forwarded as it is, without the admin
+        // interface's audit, error pages and response headers (a forwarded site keeps its own policies).
+        app.UseMiddleware<Network.SiteMiddleware>();
+        // From here on, /appliance only. First: the audit records each change with the final status set below.
+        app.UseMiddleware<AuditMiddleware>();
+        app.UseMiddleware<ErrorMiddleware>();
+        app.Use((context, next) =>
+        {
             context.Response.Headers.StrictTransportSecurity = "max-age=31536000";
             context.Response.Headers.XContentTypeOptions = "nosniff";
             context.Response.Headers.XFrameOptions = "DENY";
@@ -142,9 +152,8 @@ internal static partial class ApplianceServer
             context.Response.Headers.ContentSecurityPolicy =
                 "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
-            await next(context);
+            return next(context);
         });
-        app.UseMiddleware<Network.SiteMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
         app.Use((context, next) =>
         {

@@ -51,6 +51,7 @@ internal sealed class SiteMiddleware(RequestDelegate next, AddressAccess access,
     {
         var host = HtmlEncoder.Default.Encode(context.Request.Host.Host);
         context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
         // One write with a length: headers and body leave in one TLS record, not chunked with a trailer write.
         var body = System.Text.Encoding.UTF8.GetBytes($"""
             <!doctype html>

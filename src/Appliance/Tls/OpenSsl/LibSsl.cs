@@ -22,6 +22,7 @@ internal static unsafe partial class LibSsl
     public const int CtrlSetMaxProtoVersion = 124;
 
     public const ulong OpNoTicket = 0x00004000;
+    public const ulong OpPrioritizeChaCha = 0x00200000;
     public const ulong OpCipherServerPreference = 0x00400000;
     public const ulong OpNoRenegotiation = 0x40000000;
 
