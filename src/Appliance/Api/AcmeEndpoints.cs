@@ -98,7 +98,8 @@ internal static class AcmeEndpoints
         });
 
         acme.MapGet("/servers", (AcmeService service) =>
-            Results.Json(service.ListServers().Select(AcmeServerDto.From).ToList(), AcmeApiJson.Default.ListAcmeServerDto));
+            Results.Json(service.ListServers().Select(AcmeServerDto.From).ToList(), AcmeApiJson.Default.ListAcmeServerDto))
+            .Produces<List<AcmeServerDto>>().WithSummary("List the registered ACME servers");
 
         acme.MapPost("/servers", async (HttpContext context, AcmeService service) =>
         {
@@ -108,14 +109,15 @@ internal static class AcmeEndpoints
                 context.RequestAborted);
             AuditTrail.Done(context, AcmeAudit.Registered(server));
             return Results.Json(AcmeServerDto.From(server), AcmeApiJson.Default.AcmeServerDto, statusCode: 201);
-        }).Audited("Register an ACME server");
+        }).Accepts<AcmeServerBody>("application/json").Produces<AcmeServerDto>(201)
+            .WithSummary("Register an ACME server (Let's Encrypt, Buypass or custom with EAB): the account is created now").Audited("Register an ACME server");
 
         acme.MapPost("/servers/{id}/rollover", async (string id, HttpContext context, AcmeService service) =>
         {
             await service.RolloverAccountKeyAsync(id, context.RequestAborted);
             AuditTrail.Done(context, $"Rolled over the account key at the ACME server {service.GetServer(id).DirectoryUrl}");
             return Results.NoContent();
-        }).Audited("Roll over an ACME account key");
+        }).Produces(204).WithSummary("Roll over the ACME account key").Audited("Roll over an ACME account key");
 
         acme.MapDelete("/servers/{id}", (string id, HttpContext context, AcmeService service) =>
         {
@@ -123,14 +125,16 @@ internal static class AcmeEndpoints
             service.DeleteServer(id);
             AuditTrail.Done(context, AcmeAudit.DeletedServer(server));
             return Results.NoContent();
-        }).Audited("Delete an ACME server");
+        }).Produces(204).WithSummary("Delete an ACME server").Audited("Delete an ACME server");
 
         acme.MapGet("/certificates", (AcmeService service, RenewalScheduler scheduler) =>
             Results.Json(service.ListCertificates().Select(c => AutomatedCertificateDto.From(c, scheduler.IsRunning(c.Id))).ToList(),
-                AcmeApiJson.Default.ListAutomatedCertificateDto));
+                AcmeApiJson.Default.ListAutomatedCertificateDto))
+            .Produces<List<AutomatedCertificateDto>>().WithSummary("List the automated certificates with status and next renewal");
 
         acme.MapGet("/certificates/{id}", (string id, AcmeService service, RenewalScheduler scheduler) =>
-            Results.Json(AutomatedCertificateDto.From(service.GetCertificate(id), scheduler.IsRunning(id)), AcmeApiJson.Default.AutomatedCertificateDto));
+            Results.Json(AutomatedCertificateDto.From(service.GetCertificate(id), scheduler.IsRunning(id)), AcmeApiJson.Default.AutomatedCertificateDto))
+            .Produces<AutomatedCertificateDto>().WithSummary("One automated certificate");
 
         acme.MapPost("/certificates", async (HttpContext context, AcmeService service, RenewalScheduler scheduler, AcmePreflight preflight) =>
         {
@@ -149,7 +153,8 @@ internal static class AcmeEndpoints
             AuditTrail.Done(context, AcmeAudit.Requested(certificate));
             return Results.Json(AutomatedCertificateDto.From(certificate, false) with { Warnings = checks },
                 AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 201);
-        }).Audited("Request an automated certificate");
+        }).Accepts<AutomatedCertificateBody>("application/json").Produces<AutomatedCertificateDto>(201).Produces<PreflightProblemDto>(422, "application/problem+json")
+            .WithSummary("Request an automated certificate by hostname and key type (pre-flight checks refuse with 422)").Audited("Request an automated certificate");
 
         acme.MapDelete("/certificates/{id}", (string id, HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
         {
@@ -159,7 +164,7 @@ internal static class AcmeEndpoints
             service.DeleteCertificate(id);
             AuditTrail.Done(context, AcmeAudit.DeletedCertificate(certificate));
             return Results.NoContent();
-        }).Audited("Delete an automated certificate");
+        }).Produces(204).WithSummary("Delete an automated certificate").Audited("Delete an automated certificate");
 
         // Forced renewal: starts at once (or joins the running one) and answers 202; GET shows the outcome.
         acme.MapPost("/certificates/{id}/renew", (string id, HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
@@ -168,7 +173,7 @@ internal static class AcmeEndpoints
             _ = scheduler.RenewNowAsync(id);
             AuditTrail.Done(context, AcmeAudit.Renewing(certificate));
             return Results.Json(AutomatedCertificateDto.From(certificate, true), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 202);
-        }).Audited("Renew an automated certificate now");
+        }).Produces<AutomatedCertificateDto>(202).WithSummary("Renew an automated certificate now").Audited("Renew an automated certificate now");
     }
 }
 

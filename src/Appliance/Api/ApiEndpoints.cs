@@ -12,7 +12,11 @@ namespace Appliance.Api;
 /// <summary>The HTTP API v1 under /appliance/api/v1 (DESIGN.md "The HTTP API").</summary>
 internal static class ApiEndpoints
 {
-    public const string Prefix = "/appliance/api/v1";
+    /// <summary>Everything of the API: the versioned routes and the OpenAPI document.</summary>
+    public const string Root = "/appliance/api";
+    public const string Prefix = Root + "/v1";
+    /// <summary>The OpenAPI document of the API (DESIGN.md), for admins with a session or a token like every route.</summary>
+    public const string OpenApiDocument = Root + "/openapi.json";
     public const string SessionCookie = "appliance_session";
     /// <summary>Import uploads larger than this answer 413.</summary>
     public const long MaxImportBytes = 10 * 1024 * 1024;
@@ -33,7 +37,7 @@ internal static class ApiEndpoints
             context.Response.Cookies.Append(SessionCookie, secret, SessionCookieOptions(context));
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
-        }).Audited("Log in");
+        }).Accepts<SessionRequest>("application/json").Produces<SessionResponse>().WithSummary("Log in: sets the session cookie").AddOpenApiOperationTransformer(ApiDocument.Anonymous).Audited("Log in");
 
         api.MapDelete("/session", (HttpContext context, AccountStore accounts) =>
         {
@@ -41,7 +45,7 @@ internal static class ApiEndpoints
             context.Response.Cookies.Delete(SessionCookie, SessionCookieOptions(context));
             AuditTrail.Done(context, "Signed out");
             return Results.NoContent();
-        }).Audited("Sign out");
+        }).Produces(204).WithSummary("Sign out").Audited("Sign out");
 
         api.MapPut("/password", async (HttpContext context, AccountStore accounts) =>
         {
@@ -49,10 +53,11 @@ internal static class ApiEndpoints
             accounts.ChangePassword(AuthenticationMiddleware.AccountOf(context), body.CurrentPassword ?? "", body.NewPassword ?? "");
             AuditTrail.Done(context, "Changed their own password");
             return Results.NoContent();
-        }).Audited("Change their own password");
+        }).Accepts<PasswordRequest>("application/json").Produces(204).WithSummary("Change the signed-in admin's password").Audited("Change their own password");
 
         api.MapGet("/tokens", (AccountStore accounts) =>
-            Results.Json(accounts.ListTokens().Select(t => new TokenDto(t.Id, t.Name, t.CreatedAt, t.LastUsedAt, null)).ToList(), ApiJson.Default.ListTokenDto));
+            Results.Json(accounts.ListTokens().Select(t => new TokenDto(t.Id, t.Name, t.CreatedAt, t.LastUsedAt, null)).ToList(), ApiJson.Default.ListTokenDto))
+            .Produces<List<TokenDto>>().WithSummary("List the API tokens");
 
         api.MapPost("/tokens", async (HttpContext context, AccountStore accounts) =>
         {
@@ -60,7 +65,7 @@ internal static class ApiEndpoints
             var (token, secret) = accounts.CreateToken(AuthenticationMiddleware.AccountOf(context), body.Name ?? "");
             AuditTrail.Done(context, TokenAudit.Created(token.Name));
             return Results.Json(new TokenDto(token.Id, token.Name, token.CreatedAt, null, secret), ApiJson.Default.TokenDto, statusCode: 201);
-        }).Audited("Create an API token");
+        }).Accepts<TokenRequest>("application/json").Produces<TokenDto>(201).WithSummary("Create an API token (its secret is in this answer only)").Audited("Create an API token");
 
         api.MapDelete("/tokens/{id}", (string id, HttpContext context, AccountStore accounts) =>
         {
@@ -68,15 +73,18 @@ internal static class ApiEndpoints
             if (name is null || !accounts.RevokeToken(id)) return Problem(404, $"There is no API token with id '{id}'.");
             AuditTrail.Done(context, TokenAudit.Revoked(name));
             return Results.NoContent();
-        }).Audited("Revoke an API token");
+        }).Produces(204).WithSummary("Revoke an API token").Audited("Revoke an API token");
 
-        api.MapGet("/status", (StatusService status) => Results.Json(status.Read(), ApiJson.Default.StatusDto));
+        api.MapGet("/status", (StatusService status) => Results.Json(status.Read(), ApiJson.Default.StatusDto))
+            .Produces<StatusDto>().WithSummary("The appliance's status: version, key protection, TPM, vault");
 
         api.MapGet("/certificates", (CertificateStore store, Tls.Ocsp.OcspStapling stapling) =>
-            Results.Json(store.ListCertificates().Select(c => CertificateDto.From(c, stapling)).ToList(), ApiJson.Default.ListCertificateDto));
+            Results.Json(store.ListCertificates().Select(c => CertificateDto.From(c, stapling)).ToList(), ApiJson.Default.ListCertificateDto))
+            .Produces<List<CertificateDto>>().WithSummary("List the certificates");
 
         api.MapGet("/certificates/{id}", (string id, CertificateStore store, Tls.Ocsp.OcspStapling stapling) =>
-            Results.Json(CertificateDto.From(store.GetCertificate(id), stapling), ApiJson.Default.CertificateDto));
+            Results.Json(CertificateDto.From(store.GetCertificate(id), stapling), ApiJson.Default.CertificateDto))
+            .Produces<CertificateDto>().WithSummary("One certificate");
 
         api.MapPost("/certificates/import", async (HttpContext context, CertificateStore store) =>
         {
@@ -87,7 +95,9 @@ internal static class ApiEndpoints
                 result.Certificates.Select(CertificateDto.From).ToList(),
                 result.Keys.Select(KeyDto.From).ToList(),
                 result.Warnings), ApiJson.Default.ImportResultDto);
-        }).Audited("Import certificates");
+        }).Produces<ImportResultDto>().AddOpenApiOperationTransformer(ApiDocument.DescribeUpload)
+            .WithSummary("Import certificates and keys: form fields file (one or more) and password; the format is found from the content")
+            .Audited("Import certificates");
 
         api.MapPost("/certificates/export", async (HttpContext context, CertificateStore store) =>
         {
@@ -103,7 +113,8 @@ internal static class ApiEndpoints
             var file = store.Export(spec);
             AuditTrail.Done(context, CertificateAudit.Exported(spec, spec.Ids.Select(id => store.GetCertificate(id).FriendlyName)));
             return Results.File(file.Content, file.ContentType, file.FileName);
-        }).Audited("Export certificates");
+        }).Accepts<ExportBody>("application/json").Produces(200, contentType: "application/octet-stream")
+            .WithSummary("Export certificates, keys (with a passphrase) and chains as PEM, PKCS#12 or PKCS#7").Audited("Export certificates");
 
         api.MapPut("/certificates/default", async (HttpContext context, CertificateStore store) =>
         {
@@ -111,7 +122,7 @@ internal static class ApiEndpoints
             store.SetDefault(string.IsNullOrEmpty(body.Id) ? null : body.Id);
             AuditTrail.Done(context, CertificateAudit.Default(string.IsNullOrEmpty(body.Id) ? null : store.GetCertificate(body.Id).FriendlyName));
             return Results.NoContent();
-        }).Audited("Set the default certificate");
+        }).Accepts<DefaultBody>("application/json").Produces(204).WithSummary("Set the default certificate").Audited("Set the default certificate");
 
         api.MapDelete("/certificates/{id}", (string id, HttpContext context, CertificateStore store) =>
         {
@@ -119,13 +130,15 @@ internal static class ApiEndpoints
             store.Delete(id);
             AuditTrail.Done(context, CertificateAudit.Deleted(name));
             return Results.NoContent();
-        }).Audited("Delete a certificate");
+        }).Produces(204).WithSummary("Delete a certificate").Audited("Delete a certificate");
 
         api.MapGet("/certificate-requests", (CertificateStore store) =>
-            Results.Json(store.ListRequests().Select(CertificateRequestDto.From).ToList(), ApiJson.Default.ListCertificateRequestDto));
+            Results.Json(store.ListRequests().Select(CertificateRequestDto.From).ToList(), ApiJson.Default.ListCertificateRequestDto))
+            .Produces<List<CertificateRequestDto>>().WithSummary("List the certificate requests");
 
         api.MapGet("/certificate-requests/{id}", (string id, CertificateStore store) =>
-            Results.Json(CertificateRequestDto.From(store.GetRequest(id)), ApiJson.Default.CertificateRequestDto));
+            Results.Json(CertificateRequestDto.From(store.GetRequest(id)), ApiJson.Default.CertificateRequestDto))
+            .Produces<CertificateRequestDto>().WithSummary("One certificate request, with its PEM data");
 
         api.MapDelete("/certificate-requests/{id}", (string id, HttpContext context, CertificateStore store) =>
         {
@@ -133,7 +146,7 @@ internal static class ApiEndpoints
             store.DeleteRequest(id);
             AuditTrail.Done(context, CertificateAudit.DeletedRequest(name));
             return Results.NoContent();
-        }).Audited("Delete a certificate request");
+        }).Produces(204).WithSummary("Delete a certificate request").Audited("Delete a certificate request");
 
         api.MapPost("/certificate-requests", async (HttpContext context, CertificateStore store) =>
         {
@@ -145,7 +158,9 @@ internal static class ApiEndpoints
             return certificate is not null
                 ? Results.Json(CertificateDto.From(certificate), ApiJson.Default.CertificateDto, statusCode: 201)
                 : Results.Json(CertificateRequestDto.From(request!), ApiJson.Default.CertificateRequestDto, statusCode: 201);
-        }).Audited("Create a certificate request or self-signed certificate");
+        }).Accepts<CreateRequestBody>("application/json").Produces<CertificateRequestDto>(201).Produces<CertificateDto>(201)
+            .WithSummary("Create a certificate request (CSR) or, with selfSigned, a self-signed certificate")
+            .Audited("Create a certificate request or self-signed certificate");
 
         Network.NetworkEndpoints.Map(api);
         UserEndpoints.Map(api);

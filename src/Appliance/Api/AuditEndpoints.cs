@@ -17,6 +17,6 @@ internal static class AuditEndpoints
             var entries = log.List(take + 1, before);
             var page = entries.Take(take).Select(AuditEntryDto.From).ToList();
             return Results.Json(new AuditPageDto(page, entries.Count > take ? page[^1].Id : null), ApiJson.Default.AuditPageDto);
-        });
+        }).Produces<AuditPageDto>().WithSummary("The audit log, newest first (limit, and before an entry id for the next page)");
     }
 }

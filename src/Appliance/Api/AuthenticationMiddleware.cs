@@ -26,7 +26,7 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             return;
         }
         var account = Authenticate(context);
-        var isPage = !path.StartsWithSegments(ApiEndpoints.Prefix);
+        var isPage = !path.StartsWithSegments(ApiEndpoints.Root);
         if (isPage && IsLoginPage(context))
         {
             // The login page is anonymous; it only needs to know whether someone is already logged in.

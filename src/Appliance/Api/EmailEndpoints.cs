@@ -33,7 +33,8 @@ internal static class EmailEndpoints
     {
         var email = app.MapGroup(ApiEndpoints.Prefix + "/email");
 
-        email.MapGet("", (EmailSettingsStore store) => Results.Json(Dto(store.Load()), EmailApiJson.Default.EmailSettingsDto));
+        email.MapGet("", (EmailSettingsStore store) => Results.Json(Dto(store.Load()), EmailApiJson.Default.EmailSettingsDto))
+            .Produces<EmailSettingsDto>().WithSummary("The email (SMTP) settings; the password is never shown");
 
         email.MapPut("", async (HttpContext context, EmailSettingsStore store) =>
         {
@@ -51,7 +52,7 @@ internal static class EmailEndpoints
             store.Save(settings);
             AuditTrail.Done(context, EmailSettingsChange.Describe(settings));
             return Results.Json(Dto(store.Load()), EmailApiJson.Default.EmailSettingsDto);
-        }).Audited("Change the email settings");
+        }).Accepts<EmailSettingsBody>("application/json").Produces<EmailSettingsDto>().WithSummary("Change the email settings").Audited("Change the email settings");
 
         // Sends with the saved settings, enabled or not, so the admin can check them before turning alerts on.
         email.MapPost("/test", async (HttpContext context, EmailSettingsStore store, SmtpMailer mailer, Platform.SystemFacts facts) =>
@@ -70,7 +71,7 @@ internal static class EmailEndpoints
             }
             AuditTrail.Done(context, $"Sent a test email to {string.Join(", ", settings.Recipients)}");
             return Results.Json(new EmailTestDto(true, settings.Recipients, message), EmailApiJson.Default.EmailTestDto);
-        }).Audited("Send a test email");
+        }).Produces<EmailTestDto>().WithSummary("Send a test email to the recipients").Audited("Send a test email");
     }
 
     private static EmailSettingsDto Dto(SmtpSettings s) => new(s.Enabled, s.Server, s.Port, SmtpSettings.SecurityName(s.Security), s.Username,

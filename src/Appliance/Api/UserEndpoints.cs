@@ -12,7 +12,8 @@ internal static class UserEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/users", (AccountStore accounts) =>
-            Results.Json(accounts.ListAccounts().Select(UserDto.From).ToList(), ApiJson.Default.ListUserDto));
+            Results.Json(accounts.ListAccounts().Select(UserDto.From).ToList(), ApiJson.Default.ListUserDto))
+            .Produces<List<UserDto>>().WithSummary("List the admins");
 
         api.MapPost("/users", async (HttpContext context, AccountStore accounts) =>
         {
@@ -20,21 +21,21 @@ internal static class UserEndpoints
             var added = accounts.AddAdmin(body.Username ?? "", body.Password ?? "");
             AuditTrail.Done(context, UserAudit.Added(added.Username));
             return Results.Json(UserDto.From(added), ApiJson.Default.UserDto, statusCode: 201);
-        }).Audited("Add an admin");
+        }).Accepts<UserRequest>("application/json").Produces<UserDto>(201).WithSummary("Add an admin (the initial password is changed at the first login)").Audited("Add an admin");
 
         api.MapDelete("/users/{username}", (string username, HttpContext context, AccountStore accounts) =>
         {
             var removed = accounts.RemoveAdmin(AuthenticationMiddleware.AccountOf(context), username);
             AuditTrail.Done(context, UserAudit.Removed(removed.Username));
             return Results.NoContent();
-        }).Audited("Remove an admin");
+        }).Produces(204).WithSummary("Remove an admin (ends their sessions, revokes their tokens)").Audited("Remove an admin");
 
         api.MapPost("/users/{username}/password-reset", (string username, HttpContext context, AccountStore accounts) =>
         {
             var (account, oneTime) = accounts.ResetPassword(AuthenticationMiddleware.AccountOf(context), username);
             AuditTrail.Done(context, UserAudit.Reset(account.Username));
             return Results.Json(new PasswordResetDto(account.Username, oneTime, true), ApiJson.Default.PasswordResetDto);
-        }).Audited("Reset an admin's password");
+        }).Produces<PasswordResetDto>().WithSummary("Reset an admin's password to a one-time password").Audited("Reset an admin's password");
     }
 }
 

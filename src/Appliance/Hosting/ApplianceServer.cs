@@ -106,6 +106,7 @@ internal static partial class ApplianceServer
             sockets.WaitForDataBeforeAllocatingBuffer = false;
         });
         builder.Services.AddSingleton<TlsTermination>();
+        builder.Services.AddApiDocument();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -167,6 +168,7 @@ internal static partial class ApplianceServer
         app.UseAntiforgery();
         app.UseMiddleware<AntiforgeryCheck>();
         ApiEndpoints.Map(app);
+        app.MapOpenApi(ApiEndpoints.OpenApiDocument);
         UiEndpoints.Map(app);
         AcmeEndpoints.Map(app);
         EmailEndpoints.Map(app);

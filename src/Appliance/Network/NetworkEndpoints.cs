@@ -26,7 +26,8 @@ internal static class NetworkEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/network/addresses", (SystemFacts facts, CertificateStore store) =>
-            Results.Json(ListAddresses(facts, store), NetworkJson.Default.ListAddressDto));
+            Results.Json(ListAddresses(facts, store), NetworkJson.Default.ListAddressDto))
+            .Produces<List<AddressDto>>().WithSummary("The NICs' addresses, each with its certificate and whether /appliance and the site answer there");
 
         api.MapPut("/network/addresses", async (HttpContext context, SystemFacts facts, CertificateStore store) =>
         {
@@ -37,7 +38,8 @@ internal static class NetworkEndpoints
             store.SetAssignments(changes);
             AuditTrail.Done(context, CertificateAudit.Assigned(changes, store));
             return Results.Json(ListAddresses(facts, store), NetworkJson.Default.ListAddressDto);
-        }).Audited("Change the IP configuration");
+        }).Accepts<List<AddressDto>>("application/json").Produces<List<AddressDto>>()
+            .WithSummary("Assign certificates to addresses and switch /appliance and the site per address").Audited("Change the IP configuration");
 
         api.MapGet("/network/selection", (string? address, string? serverName, TlsCertificateSelector selector) =>
         {
@@ -48,7 +50,7 @@ internal static class NetworkEndpoints
             var c = selected.Value.Entry.Certificate;
             return Results.Json(new SelectionDto(c.Id, c.FriendlyName, c.Facts.Subject, c.Facts.SubjectAlternativeNames, c.Facts.NotAfter,
                 SelectionSnapshot.RuleName(selected.Value.Rule), serverName, SelectionSnapshot.Canonical(ip).ToString()), NetworkJson.Default.SelectionDto);
-        });
+        }).Produces<SelectionDto>().WithSummary("Which certificate answers a connection to address with serverName, and the rule that chose it");
     }
 
     /// <summary>The machine's addresses (read from the OS now) with their settings, then stored settings of absent addresses.</summary>
