@@ -15,6 +15,8 @@ internal static class ApiEndpoints
     /// <summary>Everything of the API: the versioned routes and the OpenAPI document.</summary>
     public const string Root = "/appliance/api";
     public const string Prefix = Root + "/v1";
+    /// <summary>Whether a request is the API's (answered with status codes and problem+json, never pages or redirects).</summary>
+    public static bool IsApi(PathString path) => path.StartsWithSegments(Root);
     /// <summary>The OpenAPI document of the API (DESIGN.md), for admins with a session or a token like every route.</summary>
     public const string OpenApiDocument = Root + "/openapi.json";
     public const string SessionCookie = "appliance_session";

@@ -26,7 +26,7 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             return;
         }
         var account = Authenticate(context);
-        var isPage = !path.StartsWithSegments(ApiEndpoints.Root);
+        var isPage = !ApiEndpoints.IsApi(path);
         if (isPage && IsLoginPage(context))
         {
             // The login page is anonymous; it only needs to know whether someone is already logged in.
