@@ -26,6 +26,8 @@ public sealed class ApplianceProcess : IAsyncDisposable
     }
 
     public string StateDirectory { get; }
+    /// <summary>The appliance's process id, for what /proc says about it.</summary>
+    public int ProcessId => _process.Id;
     public int HttpsPort { get; }
     public int HttpPort { get; }
     public Uri BaseUri => new($"https://127.0.0.1:{HttpsPort}/appliance/api/v1/");

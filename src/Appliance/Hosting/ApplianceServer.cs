@@ -27,6 +27,8 @@ internal static partial class ApplianceServer
     {
         // Keys live in this process's memory: no core dumps, no ptrace/proc-mem reads by same-user processes.
         Appliance.Tpm.SecureMemory.MakeProcessNonDumpable();
+        // One descriptor per connection: idle and slow clients must not use up systemd's soft limit of 1024.
+        FileDescriptorLimit.RaiseToHardLimit();
         // Socket completions run on the epoll thread itself (read before the first socket is made); see UseSockets below.
         if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
             Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
@@ -47,6 +49,8 @@ internal static partial class ApplianceServer
         // The data-protection keys (anti-forgery, page notices) sit unencrypted in the 0700 state directory by design;
         // they protect no secret at rest, so the "no XML encryptor" warning at each key creation is noise.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // YARP logs every forwarded request at Information and client aborts as warnings; SiteForwarder logs failures itself.
+        builder.Logging.AddFilter("Yarp", LogLevel.Error);
 
         var time = TimeProvider.System;
         var database = new StateDatabase(Path.Combine(options.StateDirectory, "appliance.db"));
@@ -80,7 +84,10 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton<Tls.Ocsp.OcspStapling>();
         builder.Services.AddHostedService<Tls.Ocsp.OcspStaplingService>();
         builder.Services.AddSingleton<Network.AddressAccess>();
-        builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream));
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream, connectTimeout: options.SiteTimeout));
+        builder.Services.AddSingleton(services => new Network.SiteForwarder(services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
+            services.GetRequiredService<Network.SiteUpstream>(), options.SiteMaxBody, options.SiteTimeout, services.GetRequiredService<ILogger<Network.SiteForwarder>>()));
         builder.Services.AddSingleton<PageFrame>();
         builder.Services.AddSingleton<AuditLog>();
         // Anti-forgery tokens of the /appliance forms; their data-protection keys live in the state directory.

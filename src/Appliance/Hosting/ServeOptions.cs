@@ -21,6 +21,15 @@ internal sealed record ServeOptions(
 
     /// <summary>The DNS server the CAA pre-check asks; null for the first nameserver of /etc/resolv.conf.</summary>
     public IPEndPoint? DnsServer { get; init; }
+    /// <summary>The largest site request body forwarded (<c>--site-max-body</c>); larger ones answer 413.</summary>
+    public long SiteMaxBody { get; init; } = DefaultSiteMaxBody;
+
+    /// <summary>How long the site's upstream may stay silent (<c>--site-timeout</c>) before the client gets 504.</summary>
+    public TimeSpan SiteTimeout { get; init; } = DefaultSiteTimeout;
+
+    public const long DefaultSiteMaxBody = 2L << 30;
+    public static readonly TimeSpan DefaultSiteTimeout = TimeSpan.FromSeconds(100);
+
     /// <summary><c>appliance routes</c>: compose the service, print its route table, and exit without serving.</summary>
     public bool RoutesOnly { get; init; }
 
@@ -29,6 +38,8 @@ internal sealed record ServeOptions(
           appliance serve --state-dir DIR [--bind ADDRESS] [--https-port 443] [--http-port 80]
                           [--tpm /dev/tpmrm0 | --tpm swtpm:HOST:PORT | --key-protection tpm | --key-protection software]
                           [--tpm-pcrs 0,2,4,7] [--site-upstream http://127.0.0.1:PORT | unix:/path/to.sock]
+                          [--site-max-body 2G]   (largest site request body; K, M, G are 1024-based)
+                          [--site-timeout 100]   (seconds the site's upstream may stay silent before 504)
                           [--acme-ca-file PATH]   (or APPLIANCE_ACME_CA_FILE: CA certificates for a private ACME server)
                           [--dns-server ADDRESS[:PORT]]   (the resolver for CAA pre-checks; default: /etc/resolv.conf)
           appliance routes        (prints every route of /appliance: method, pattern, and the audit log's action)
@@ -42,6 +53,8 @@ internal sealed record ServeOptions(
         IPAddress? bind = null;
         IPEndPoint? dnsServer = null;
         int httpsPort = 443, httpPort = 80;
+        var siteMaxBody = DefaultSiteMaxBody;
+        var siteTimeout = DefaultSiteTimeout;
         for (var i = 0; i < args.Count; i++)
         {
             string Value()
@@ -66,6 +79,12 @@ internal sealed record ServeOptions(
                     if (!siteUpstream.StartsWith("unix:/", StringComparison.Ordinal)
                         && !(Uri.TryCreate(siteUpstream, UriKind.Absolute, out var upstream) && upstream.Scheme == "http"))
                         throw new ArgumentException($"--site-upstream {siteUpstream}: give http://HOST:PORT or unix:/path/to.sock.");
+                    break;
+                case "--site-max-body": siteMaxBody = Bytes(args[i], Value()); break;
+                case "--site-timeout":
+                    var seconds = Value();
+                    siteTimeout = int.TryParse(seconds, out var whole) && whole is > 0 and <= 86_400 ? TimeSpan.FromSeconds(whole)
+                        : throw new ArgumentException($"--site-timeout {seconds}: give whole seconds from 1 to 86400.");
                     break;
                 case "--tpm-pcrs": pcrText = Value(); break;
                 case "--acme-ca-file": acmeCaFile = Value(); break;
@@ -103,7 +122,7 @@ internal sealed record ServeOptions(
         acmeCaFile ??= Environment.GetEnvironmentVariable(Acme.AcmeHttp.CaFileVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         if (acmeCaFile is not null && !File.Exists(acmeCaFile))
             throw new ArgumentException($"--acme-ca-file {acmeCaFile}: no such file; give a PEM file with the CA certificates of the ACME server.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) { AcmeCaFile = acmeCaFile, DnsServer = dnsServer };
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) { AcmeCaFile = acmeCaFile, DnsServer = dnsServer, SiteMaxBody = siteMaxBody, SiteTimeout = siteTimeout };
     }
 
     /// <summary>A comma-separated list of PCR indices of the SHA-256 bank (0 to 23, PC Client profile), each once.</summary>
@@ -117,6 +136,17 @@ internal sealed record ServeOptions(
             pcrs.Add(pcr);
         }
         return [.. pcrs];
+    }
+
+    /// <summary>A byte count such as 1048576, 100M or 2G (K, M, G, T: powers of 1024), at least 1.</summary>
+    internal static long Bytes(string option, string value)
+    {
+        var text = value.Trim();
+        var shift = text.Length > 0 ? char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 } : 0;
+        var digits = shift == 0 ? text : text[..^1];
+        if (!long.TryParse(digits, System.Globalization.NumberStyles.None, null, out var number) || number < 1 || number > long.MaxValue >> shift)
+            throw new ArgumentException($"{option} {value}: give a size in bytes such as 1048576, 100M or 2G (K, M, G and T count in powers of 1024).");
+        return number << shift;
     }
 
     private static int Port(string option, string value) =>
