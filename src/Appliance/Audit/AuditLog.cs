@@ -119,9 +119,10 @@ internal sealed partial class AuditLog
         var entry = new AuditEntry(0, at, username, address, method, path, status, outcome, action, detail);
         lock (_flushLock)
         {
+            // Earlier refusals first, so the ids keep the order in which things happened.
+            FlushLocked();
             try
             {
-                SaveUnsaved();
                 Insert(entry);
             }
             catch (Exception e) when (_partition.SkipWhenFull(e, "an audit log entry (kept in memory until space is freed)"))
@@ -134,26 +135,29 @@ internal sealed partial class AuditLog
     /// <summary>Stores the pending anonymous counts and entries that waited for space; what still does not fit waits on.</summary>
     public void Flush()
     {
-        lock (_flushLock)
+        lock (_flushLock) FlushLocked();
+    }
+
+    private void FlushLocked()
+    {
+        try
         {
-            try
-            {
-                SaveUnsaved();
-            }
-            catch (Exception e) when (_partition.SkipWhenFull(e, "an audit log entry (kept in memory until space is freed)"))
-            {
-            }
-            var counts = _refusals.Drain();
-            if (counts.Count == 0) return;
-            try
-            {
-                Upsert(counts);
-            }
-            catch (Exception e)
-            {
-                _refusals.Restore(counts);
-                if (!_partition.SkipWhenFull(e, "the counts of refused anonymous requests (kept in memory until space is freed)")) throw;
-            }
+            SaveUnsaved();
+        }
+        catch (Exception e) when (_partition.SkipWhenFull(e, "an audit log entry (kept in memory until space is freed)"))
+        {
+            return; // the counts wait too: stored after the entries before them
+        }
+        var counts = _refusals.Drain();
+        if (counts.Count == 0) return;
+        try
+        {
+            Upsert(counts);
+        }
+        catch (Exception e)
+        {
+            _refusals.Restore(counts);
+            if (!_partition.SkipWhenFull(e, "the counts of refused anonymous requests (kept in memory until space is freed)")) throw;
         }
     }
 
