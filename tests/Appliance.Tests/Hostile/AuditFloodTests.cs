@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Appliance.Tests.Hostile;
 
 /// <summary>An anonymous flood of refused changes against the audit log, through the published binary.</summary>
-public sealed class AuditFloodTests : IAsyncLifetime
+public sealed class AuditFloodTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int FloodRequests = 20_000;
     private static readonly string[] Sources = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
@@ -69,6 +69,7 @@ public sealed class AuditFloodTests : IAsyncLifetime
 
         // The journal (the service's output) got a bounded number of lines, not one per request.
         var newLines = Lines(_appliance.Output) - linesBefore;
+        output.WriteLine($"{FloodRequests} anonymous POSTs from {Sources.Length} addresses in {floodSeconds:0.0} s: {anonymous.Count} anonymous rows, {newLines} new log lines");
         Assert.True(newLines <= 10 * minutes + 20, $"The flood of {FloodRequests} refusals wrote {newLines} log lines in {floodSeconds:0} s:\n{_appliance.Output}");
 
         // The Audit log page says the count in words.

@@ -55,7 +55,8 @@ public sealed class ControlCharacterTests : IAsyncLifetime
         Assert.Equal("/appliance/api/v1/certificates/\\x1b[2J\\x0d\\x0aAudit: forged\\x7f", refusedDelete.GetProperty("path").GetString());
         Assert.Contains("'\\x1b[2J\\x0d\\x0aAudit: forged\\x7f'", refusedDelete.GetProperty("detail").GetString());
         var refusedImport = Assert.Single(entries, e => e.GetProperty("path").GetString()!.EndsWith("/certificates/import", StringComparison.Ordinal));
-        Assert.StartsWith("x\\x1b[31m\\x7f\\x9b\\u202e.pem: ", refusedImport.GetProperty("detail").GetString());
+        // ASP.NET Core's multipart reader drops the C0 and C1 bytes of a file name; the bidi override arrives and is escaped.
+        Assert.StartsWith("x[31m\\u202e.pem: the file is empty.", refusedImport.GetProperty("detail").GetString());
         var login = Assert.Single(entries, e => e.GetProperty("anonymous").GetBoolean());
         Assert.Equal("adm\\x00in\\x1b[31m", login.GetProperty("username").GetString());
 
