@@ -55,10 +55,15 @@ public sealed class SmallFileSystem : IDisposable
     {
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            if (Exec("umount", Directory) == 0) break;
+            if (Exec("umount", Directory) == 0)
+            {
+                File.Delete(_image);
+                System.IO.Directory.Delete(Path.GetDirectoryName(_image)!, recursive: true);
+                return;
+            }
             Thread.Sleep(250); // the appliance's files may still be closing after its process was killed
         }
-        File.Delete(_image);
+        throw new InvalidOperationException($"{Directory} could not be unmounted; unmount it with 'umount {Directory}'.");
     }
 
     private static void Run(params string[] command)
