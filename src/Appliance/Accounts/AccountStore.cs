@@ -60,11 +60,16 @@ internal sealed class AccountStore
     private readonly TimeProvider _time;
     private readonly Lock _failuresLock = new();
     private readonly Dictionary<string, List<DateTimeOffset>> _failures = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Hosting.StatePartition? _partition;
+    private readonly UnsavedSessions _unsaved = new();
 
-    public AccountStore(StateDatabase database, TimeProvider time)
+    /// <param name="partition">When given, a full disk does not stop logins and reads: sessions are then kept in memory
+    /// (<see cref="UnsavedSessions"/>) and last-seen/last-used times are not updated.</param>
+    public AccountStore(StateDatabase database, TimeProvider time, Hosting.StatePartition? partition = null)
     {
         _database = database;
         _time = time;
+        _partition = partition;
         _database.Migrate(Module, Migrations);
     }
 
@@ -138,6 +143,7 @@ internal sealed class AccountStore
         using var connection = _database.Open();
         using var command = StateDatabase.Command(connection, null, "DELETE FROM users WHERE id = $id", ("$id", target.Id));
         command.ExecuteNonQuery();
+        _unsaved.EndAll(target.Id);
         return target;
     }
 
@@ -159,6 +165,7 @@ internal sealed class AccountStore
         using (var sessions = StateDatabase.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id", ("$id", target.Id)))
             sessions.ExecuteNonQuery();
         transaction.Commit();
+        _unsaved.EndAll(target.Id);
         lock (_failuresLock) _failures.Remove(target.Username);
         return (target with { MustChangePassword = true, Sessions = 0 }, oneTime);
     }
@@ -207,15 +214,20 @@ internal sealed class AccountStore
         }
         lock (_failuresLock) _failures.Remove(username);
         var secret = NewSecret();
-        using (var insert = connection.CreateCommand())
+        try
         {
+            using var insert = connection.CreateCommand();
             insert.CommandText = "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at) VALUES ($h, $u, $t, $t)";
             insert.Parameters.AddWithValue("$h", Sha256(secret));
             insert.Parameters.AddWithValue("$u", account!.Id);
             insert.Parameters.AddWithValue("$t", Now());
             insert.ExecuteNonQuery();
         }
-        return (account, secret);
+        catch (Exception e) when (_partition?.SkipWhenFull(e, "a new session (kept in memory until the service restarts)") == true)
+        {
+            _unsaved.Open(Sha256(secret), account!.Id, now);
+        }
+        return (account!, secret);
     }
 
     private static readonly Lazy<string> DummyHash = new(() => PasswordHasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
@@ -230,9 +242,11 @@ internal sealed class AccountStore
             SELECT u.id, u.username, u.must_change_password, s.created_at, s.last_seen_at
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = $h
             """;
-        command.Parameters.AddWithValue("$h", Sha256(secret));
+        var hash = Sha256(secret);
+        command.Parameters.AddWithValue("$h", hash);
         using var reader = command.ExecuteReader();
-        if (!reader.Read()) return null;
+        if (!reader.Read()) return _unsaved.Find(hash, now, IdleTimeout, AbsoluteTimeout) is { } userId ? FindAccount(connection, userId) : null;
+        if (_unsaved.IsEnded(hash)) return null;
         var created = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture);
         var lastSeen = DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture);
         var account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0);
@@ -242,21 +256,43 @@ internal sealed class AccountStore
             Logout(secret);
             return null;
         }
-        using var touch = connection.CreateCommand();
-        touch.CommandText = "UPDATE sessions SET last_seen_at = $t WHERE id_sha256 = $h";
-        touch.Parameters.AddWithValue("$t", Now());
-        touch.Parameters.AddWithValue("$h", Sha256(secret));
-        touch.ExecuteNonQuery();
+        try
+        {
+            using var touch = connection.CreateCommand();
+            touch.CommandText = "UPDATE sessions SET last_seen_at = $t WHERE id_sha256 = $h";
+            touch.Parameters.AddWithValue("$t", Now());
+            touch.Parameters.AddWithValue("$h", hash);
+            touch.ExecuteNonQuery();
+        }
+        catch (Exception e) when (_partition?.SkipWhenFull(e, "a session's last-seen time") == true)
+        {
+        }
         return account;
+    }
+
+    private static Account? FindAccount(SqliteConnection connection, long userId)
+    {
+        using var command = StateDatabase.Command(connection, null, "SELECT id, username, must_change_password FROM users WHERE id = $id", ("$id", userId));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0) : null;
     }
 
     public void Logout(string secret)
     {
-        using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM sessions WHERE id_sha256 = $h";
-        command.Parameters.AddWithValue("$h", Sha256(secret));
-        command.ExecuteNonQuery();
+        var hash = Sha256(secret);
+        try
+        {
+            using var connection = _database.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM sessions WHERE id_sha256 = $h";
+            command.Parameters.AddWithValue("$h", hash);
+            command.ExecuteNonQuery();
+            _unsaved.End(hash, rowKept: false);
+        }
+        catch (Exception e) when (_partition?.SkipWhenFull(e, "the end of a session (refused in memory until the service restarts)") == true)
+        {
+            _unsaved.End(hash, rowKept: true);
+        }
     }
 
     public void ChangePassword(Account account, string currentPassword, string newPassword)
@@ -319,11 +355,17 @@ internal sealed class AccountStore
         if (!reader.Read()) return null;
         var account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0);
         reader.Close();
-        using var touch = connection.CreateCommand();
-        touch.CommandText = "UPDATE api_tokens SET last_used_at = $t WHERE token_sha256 = $h";
-        touch.Parameters.AddWithValue("$t", Now());
-        touch.Parameters.AddWithValue("$h", Sha256(secret));
-        touch.ExecuteNonQuery();
+        try
+        {
+            using var touch = connection.CreateCommand();
+            touch.CommandText = "UPDATE api_tokens SET last_used_at = $t WHERE token_sha256 = $h";
+            touch.Parameters.AddWithValue("$t", Now());
+            touch.Parameters.AddWithValue("$h", Sha256(secret));
+            touch.ExecuteNonQuery();
+        }
+        catch (Exception e) when (_partition?.SkipWhenFull(e, "an API token's last-used time") == true)
+        {
+        }
         return account;
     }
 

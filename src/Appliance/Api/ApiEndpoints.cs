@@ -202,6 +202,7 @@ internal static class ApiEndpoints
         409 => "Conflict",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
+        507 => "Insufficient Storage",
         429 => "Too Many Requests",
         503 => "Service Unavailable",
         _ => "Error",

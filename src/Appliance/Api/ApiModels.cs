@@ -69,9 +69,11 @@ internal sealed record DefaultBody(string? Id);
 internal sealed record TpmDto(string Manufacturer, string FirmwareVersion);
 internal sealed record VaultDto(string State, string Detail);
 internal sealed record InterfaceDto(string Name, string? MacAddress, bool IsUp, IReadOnlyList<string> Addresses);
+/// <summary>The state partition (statvfs of the state directory); <c>warning</c> from 90% used on, null below.</summary>
+internal sealed record StatePartitionDto(long TotalBytes, long FreeBytes, long UsedBytes, double UsedPercent, string? Warning);
 internal sealed record StatusDto(
     string Hostname, string Model, string SerialNumber, string Version, long UptimeSeconds, string KeyProtection,
-    TpmDto? Tpm, VaultDto Vault, IReadOnlyList<InterfaceDto> Interfaces);
+    TpmDto? Tpm, VaultDto Vault, IReadOnlyList<InterfaceDto> Interfaces, StatePartitionDto StatePartition);
 
 internal sealed record UserRequest(string? Username, string? Password);
 internal sealed record UserDto(string Username, bool MustChangePassword, DateTimeOffset CreatedAt, int Sessions)
@@ -80,11 +82,16 @@ internal sealed record UserDto(string Username, bool MustChangePassword, DateTim
 }
 internal sealed record PasswordResetDto(string Username, string OneTimePassword, bool MustChangePassword);
 
-/// <summary>One audit log entry: <c>username</c> null when nobody was signed in; <c>outcome</c> "ok"|"refused"|"failed".</summary>
+/// <summary>
+/// One audit log entry: <c>username</c> null when nobody was signed in; <c>outcome</c> "ok"|"refused"|"failed". An
+/// <c>anonymous</c> entry counts <c>count</c> refused requests without a signed-in admin from <c>address</c> in one minute
+/// (<c>at</c> to <c>lastAt</c>), described by the first; <c>summary</c> says so in words.
+/// </summary>
 internal sealed record AuditEntryDto(long Id, DateTimeOffset At, string? Username, string Address, string Method, string Path, int Status,
-    string Outcome, string Action, string? Detail)
+    string Outcome, string Action, string? Detail, bool Anonymous, long Count, DateTimeOffset? LastAt, string? Summary)
 {
-    public static AuditEntryDto From(Audit.AuditEntry e) => new(e.Id, e.At, e.Username, e.Address, e.Method, e.Path, e.Status, e.Outcome, e.Action, e.Detail);
+    public static AuditEntryDto From(Audit.AuditEntry e) => new(e.Id, e.At, e.Username, e.Address, e.Method, e.Path, e.Status, e.Outcome, e.Action, e.Detail,
+        e.Anonymous, e.Count, e.LastAt, e.Summary);
 }
 internal sealed record AuditPageDto(IReadOnlyList<AuditEntryDto> Entries, long? Next);
 

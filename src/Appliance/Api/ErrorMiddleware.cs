@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace Appliance.Api;
 
 /// <summary>Maps the domain's refusals to problem+json at the boundary, logging each once.</summary>
-internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
+internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger, Hosting.StatePartition partition)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -14,10 +14,17 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         {
             await next(context);
         }
-        catch (Exception e) when (!context.Response.HasStarted && Describe(e) is { } mapped)
+        catch (Exception e) when (!context.Response.HasStarted
+            && (Hosting.StatePartition.IsFull(e) ? (507, partition.FullDetail()) : Describe(e)) is { } mapped)
         {
-            if (mapped.Status >= 500) LogFailure(logger, e, context.Request.Method, context.Request.Path);
-            else LogRefusal(logger, context.Request.Method, context.Request.Path, mapped.Status, mapped.Detail);
+            // Outside text is escaped before it reaches a log line; refusals without a signed-in admin are the audit
+            // log's to count (a flood would otherwise write a line per request).
+            var method = Audit.SafeText.Escape(context.Request.Method, Audit.AuditLog.MaxMethodLength);
+            var path = Audit.SafeText.Escape(context.Request.Path.Value ?? "", Audit.AuditLog.MaxNameLength);
+            if (mapped.Status == 507) LogFull(logger, method, path, mapped.Detail);
+            else if (mapped.Status >= 500) LogFailure(logger, e, method, path);
+            else if (AuthenticationMiddleware.TryAccountOf(context) is not null)
+                LogRefusal(logger, method, path, mapped.Status, Audit.SafeText.Escape(mapped.Detail, Audit.AuditLog.MaxDetailLength));
             context.Response.Clear();
             if (ApiEndpoints.IsApi(context.Request.Path))
                 await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
@@ -51,6 +58,9 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Method} {Path} refused with {Status}: {Detail}")]
     private static partial void LogRefusal(ILogger logger, string method, string path, int status, string detail);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{Method} {Path} refused with 507: {Detail}")]
+    private static partial void LogFull(ILogger logger, string method, string path, string detail);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogFailure(ILogger logger, Exception exception, string method, string path);

@@ -8,6 +8,7 @@ namespace Appliance.Audit;
 /// refused ones included) once its response is complete: the account, the client address, the route, the status,
 /// and the action in words from the handler (<see cref="AuditTrail.Done"/>) or the route's <see cref="AuditedAction"/>.
 /// Placed first in the pipeline so it sees the final status that ErrorMiddleware and the refusal middlewares set.
+/// Refusals without a signed-in admin are counted per source and minute rather than stored one by one (<see cref="AuditLog"/>).
 /// </summary>
 internal sealed class AuditMiddleware(RequestDelegate next, AuditLog log)
 {
@@ -47,7 +48,7 @@ internal sealed class AuditMiddleware(RequestDelegate next, AuditLog log)
             : AuditLog.Ok;
         var action = done ?? context.GetEndpoint()?.Metadata.GetMetadata<AuditedAction>()?.Action
             ?? $"{context.Request.Method} {context.Request.Path}";
-        log.Record(username, Address(context.Connection.RemoteIpAddress), context.Request.Method, context.Request.Path.Value ?? "",
+        log.Record(account is not null, username, Address(context.Connection.RemoteIpAddress), context.Request.Method, context.Request.Path.Value ?? "",
             status, outcome, action, refused);
     }
 

@@ -51,8 +51,11 @@ internal static partial class ApplianceServer
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         // YARP logs every forwarded request at Information and client aborts as warnings; SiteForwarder logs failures itself.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
+        // A refused anti-forgery token is the audit log's to count (a warning per request would let a flood fill the journal).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Antiforgery", LogLevel.Error);
 
         var time = TimeProvider.System;
+        var partition = new StatePartition(options.StateDirectory, time);
         var database = new StateDatabase(Path.Combine(options.StateDirectory, "appliance.db"));
         KeyVaultState keyVault;
         try
@@ -66,7 +69,7 @@ internal static partial class ApplianceServer
         }
         var vault = keyVault.Vault;
         var store = new CertificateStore(database, vault, time);
-        var accounts = new AccountStore(database, time);
+        var accounts = new AccountStore(database, time, partition);
         var facts = new SystemFacts();
 
         store.EnsureFactoryCertificate(facts.HostName);
@@ -89,7 +92,9 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton(services => new Network.SiteForwarder(services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
             services.GetRequiredService<Network.SiteUpstream>(), options.SiteMaxBody, options.SiteTimeout, services.GetRequiredService<ILogger<Network.SiteForwarder>>()));
         builder.Services.AddSingleton<PageFrame>();
+        builder.Services.AddSingleton(partition);
         builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddHostedService<AuditFlushService>();
         // Anti-forgery tokens of the /appliance forms; their data-protection keys live in the state directory.
         builder.Services.AddDataProtection()
             .SetApplicationName("appliance")
@@ -131,6 +136,8 @@ internal static partial class ApplianceServer
         foreach (var log in keyVault.StartupLog) log(app.Logger);
         app.Services.GetRequiredService<TlsCertificateSelector>();
         app.Services.GetRequiredService<AuditLog>();
+        partition.Logger = app.Services.GetRequiredService<ILogger<StatePartition>>();
+        EnsureDataProtectionKey(app);
         app.Use(async (context, next) =>
         {
             // Port 80 answers ACME http-01 challenges and otherwise redirects to HTTPS on the same host.
@@ -235,6 +242,25 @@ internal static partial class ApplianceServer
         Console.WriteLine($"Created the admin account 'admin' with the one-time password: {oneTime}");
         Console.WriteLine("Log in at /appliance and change it; it is shown only this once.");
     }
+
+    /// <summary>
+    /// Makes the data-protection key (anti-forgery tokens, page notices) now rather than at the first page, so pages keep
+    /// rendering once the state partition is full; a key that cannot be written now is made at the first page instead.
+    /// </summary>
+    private static void EnsureDataProtectionKey(WebApplication app)
+    {
+        try
+        {
+            app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Appliance.Startup").Protect([0]);
+        }
+        catch (Exception e) when (StatePartition.IsFull(e))
+        {
+            LogNoKey(app.Logger, e.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "The data-protection key could not be written (state partition full: {Reason}); pages that need it fail until space is freed")]
+    private static partial void LogNoKey(ILogger logger, string reason);
 
     private static string? ReadCredential(string name)
     {

@@ -4,7 +4,7 @@ using Appliance.Platform;
 namespace Appliance.Hosting;
 
 /// <summary>Status > Basics: what support asks a screenshot of.</summary>
-internal sealed class StatusService(SystemFacts facts, KeyVaultState keyVault)
+internal sealed class StatusService(SystemFacts facts, KeyVaultState keyVault, StatePartition partition)
 {
     public StatusDto Read() => new(
         facts.HostName,
@@ -15,7 +15,11 @@ internal sealed class StatusService(SystemFacts facts, KeyVaultState keyVault)
         keyVault.Vault.Protection,
         keyVault.Tpm is { } tpm ? new TpmDto(tpm.Manufacturer, tpm.FirmwareVersion) : null,
         new VaultDto(keyVault.State, keyVault.Detail),
-        facts.Interfaces().Select(i => new InterfaceDto(i.Name, i.MacAddress, i.IsUp, i.Addresses.Select(a => a.Address).ToList())).ToList());
+        facts.Interfaces().Select(i => new InterfaceDto(i.Name, i.MacAddress, i.IsUp, i.Addresses.Select(a => a.Address).ToList())).ToList(),
+        StatePartition(partition.Usage()));
+
+    public static StatePartitionDto StatePartition(PartitionUsage usage) =>
+        new(usage.TotalBytes, usage.FreeBytes, usage.UsedBytes, usage.UsedPercent, Hosting.StatePartition.Warning(usage));
 }
 
 internal static class ApplianceVersion

@@ -11,10 +11,16 @@ internal sealed class AntiforgeryCheck(RequestDelegate next)
 {
     public const string Refusal = "The form was refused because its anti-forgery token is missing or invalid; nothing was changed. Reload the page and submit the form again.";
 
+    public const string NotAForm = "The request was refused because it is not a form (send application/x-www-form-urlencoded or multipart/form-data, as the page does); nothing was changed.";
+
     public Task InvokeAsync(HttpContext context) =>
         context.Features.Get<IAntiforgeryValidationFeature>() is { IsValid: false }
             ? WritePlainPage(context, StatusCodes.Status400BadRequest, Refusal)
-            : next(context);
+            // UseAntiforgery validates form bodies only: any other body (JSON, none) would reach the page's handler unchecked.
+            : HttpMethods.IsPost(context.Request.Method) && !context.Request.HasFormContentType
+                && context.GetEndpoint()?.Metadata.GetMetadata<IAntiforgeryMetadata>() is { RequiresValidation: true }
+                ? WritePlainPage(context, StatusCodes.Status415UnsupportedMediaType, NotAForm)
+                : next(context);
 
     /// <summary>A minimal HTML page for refusals outside the page handlers (no layout: no session may be known).</summary>
     public static Task WritePlainPage(HttpContext context, int status, string text)

@@ -7,7 +7,7 @@ namespace Appliance.Ui;
 /// <summary>Status > Basics: facts of the box, key protection, which certificate answers where, and the expiries.</summary>
 internal static class StatusPages
 {
-    public static StatusPage Build(LayoutModel layout, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, DateTimeOffset now)
+    public static StatusPage Build(LayoutModel layout, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, PartitionUsage storage, DateTimeOffset now)
     {
         var certificates = store.ListCertificates();
         var addresses = Addresses(facts, store, certificates);
@@ -25,7 +25,9 @@ internal static class StatusPages
             tpm, tpm ? keyVault.Tpm?.Manufacturer : null, tpm ? keyVault.Tpm?.FirmwareVersion : null,
             keyVault.Detail, keyVault.State == "open", VaultStateWords(keyVault.State), interfaces, certificates.Count,
             certificates.FirstOrDefault(c => c.IsDefault)?.FriendlyName, expiries,
-            ExpiryTimeline.Build(leaves.Select(c => (c.FriendlyName, c.Facts.NotAfter)), now));
+            ExpiryTimeline.Build(leaves.Select(c => (c.FriendlyName, c.Facts.NotAfter)), now),
+            new StorageRow(StatePartition.Bytes(storage.UsedBytes), StatePartition.Bytes(storage.FreeBytes), StatePartition.Bytes(storage.TotalBytes),
+                storage.UsedPercent.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%", StatePartition.Warning(storage)));
     }
 
     /// <summary>The vault's state (status <c>vault.state</c>) in the words of Status > Basics.</summary>

@@ -107,8 +107,8 @@ internal static class UiEndpoints
 
         UserPages.Map(ui);
 
-        ui.MapGet("/status", IResult (HttpContext context, PageFrame frame, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, TimeProvider time) =>
-            StatusView.Create(StatusPages.Build(frame.Build(context, "Status :: Basics", "status", "basics"), facts, keyVault, store, time.GetUtcNow())));
+        ui.MapGet("/status", IResult (HttpContext context, PageFrame frame, SystemFacts facts, KeyVaultState keyVault, CertificateStore store, StatePartition partition, TimeProvider time) =>
+            StatusView.Create(StatusPages.Build(frame.Build(context, "Status :: Basics", "status", "basics"), facts, keyVault, store, partition.Usage(), time.GetUtcNow())));
 
         NetworkingPages.Map(ui);
 

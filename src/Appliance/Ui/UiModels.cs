@@ -56,7 +56,10 @@ public sealed record StatusPage(
     LayoutModel Layout, string HostName, string Model, string SerialNumber, string Version, string Uptime,
     bool TpmProtected, string? TpmManufacturer, string? TpmFirmwareVersion, string KeyProtectionDetail, bool VaultOpen, string VaultState,
     IReadOnlyList<InterfaceRow> Interfaces,
-    int CertificateCount, string? DefaultCertificate, IReadOnlyList<ExpiryRow> Expiries, ExpiryTimeline Timeline);
+    int CertificateCount, string? DefaultCertificate, IReadOnlyList<ExpiryRow> Expiries, ExpiryTimeline Timeline, StorageRow Storage);
+
+/// <summary>The state partition on Status > Basics, in words; <paramref name="Warning"/> from 90% used on.</summary>
+public sealed record StorageRow(string Used, string Free, string Total, string Percent, string? Warning);
 
 /// <summary>One address on Networking > IP Configuration: its settings and what a client without SNI gets there now.</summary>
 public sealed record AddressSettingRow(string? Interface, string Address, string? CertificateId, bool ApplianceAccess, bool SiteAccess,

@@ -1,0 +1,36 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Appliance.Tests.Hostile;
+
+/// <summary>An HTTPS client to the appliance whose connections come from a chosen loopback address (127.0.0.2, ...).</summary>
+public static class SourceAddressClient
+{
+    public static HttpClient Create(ApplianceProcess appliance, string sourceAddress, int maxConnections = 16)
+    {
+        var source = IPAddress.Parse(sourceAddress);
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = maxConnections,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+            ConnectCallback = async (context, cancellation) =>
+            {
+                var socket = new Socket(source.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellation);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{appliance.HttpsPort}/"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+}
