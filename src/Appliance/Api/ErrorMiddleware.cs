@@ -19,6 +19,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
             if (mapped.Status >= 500) LogFailure(logger, e, context.Request.Method, context.Request.Path);
             else LogRefusal(logger, context.Request.Method, context.Request.Path, mapped.Status, mapped.Detail);
             context.Response.Clear();
+            if (e is AccountException { RetryAfter: { } wait }) context.Response.Headers.RetryAfter = LoginThrottle.RetryAfterHeader(wait);
             if (ApiEndpoints.IsApi(context.Request.Path))
                 await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
             else
