@@ -194,35 +194,32 @@ internal sealed class AccountStore
             throw new AccountException(429, refusal.Message) { RetryAfter = refusal.RetryAfter };
         string? hash = null;
         Account? account = null;
-        using (var connection = _database.Open())
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u";
-            command.Parameters.AddWithValue("$u", username);
-            using var reader = command.ExecuteReader();
-            if (reader.Read())
-            {
-                account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(3) != 0);
-                hash = reader.GetString(2);
-            }
-        }
-        bool ok;
+        bool? ok = null;
         try
         {
+            using (var connection = _database.Open())
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u";
+                command.Parameters.AddWithValue("$u", username);
+                using var reader = command.ExecuteReader();
+                if (reader.Read())
+                {
+                    account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(3) != 0);
+                    hash = reader.GetString(2);
+                }
+            }
             // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
             ok = await _hashes.RunAsync(() => PasswordHasher.Verify(password, hash ?? DummyHash.Value), aborted) && account is not null;
         }
-        catch
+        finally
         {
-            Throttle.Abandoned(client);
-            throw;
+            // Every attempt the throttle let through ends in one of its outcomes, whatever happened.
+            if (ok is null) Throttle.Abandoned(client);
+            else if (ok.Value) Throttle.Succeeded(username, client);
+            else Throttle.Failed(username, client);
         }
-        if (!ok)
-        {
-            Throttle.Failed(username, client);
-            throw new AccountException(401, "The username or password is wrong; check both and try again.");
-        }
-        Throttle.Succeeded(username, client);
+        if (ok != true) throw new AccountException(401, "The username or password is wrong; check both and try again.");
         var secret = NewSecret();
         using (var connection = _database.Open())
         using (var insert = connection.CreateCommand())

@@ -9,6 +9,8 @@ internal sealed record LoginRefusal(string Message, TimeSpan RetryAfter);
 /// <summary>
 /// The limits a login attempt meets before its password is hashed (each check costs about 0.1 s of a core):
 /// <list type="bullet">
+/// <item>per client address, one attempt at a time: a flood from one address holds at most one place in the
+/// <see cref="PasswordHashGate"/>'s queue, so an admin elsewhere waits behind at most one of its hashes;</item>
 /// <item>per client address (<see cref="AddressGroup"/>), a token bucket of <see cref="AddressBurst"/> attempts
 /// refilled by one every <see cref="AddressRefill"/>; a successful login gives its token back, so the bucket limits
 /// guessing, not admins (or scripts, or a whole office behind one NAT address) who log in correctly;</item>
@@ -59,6 +61,8 @@ internal sealed class LoginThrottle(TimeProvider time)
             }
             var bucket = _addresses.GetOrAdd(group, () => new Bucket(now));
             bucket.Refill(now);
+            if (bucket.Checking)
+                return new LoginRefusal("Another login from your address is being checked; try again in a second.", TimeSpan.FromSeconds(1));
             if (bucket.Tokens < AddressRefill)
             {
                 var wait = AddressRefill - bucket.Tokens;
@@ -67,6 +71,7 @@ internal sealed class LoginThrottle(TimeProvider time)
                     + $"try again in {Seconds(wait)} seconds.", wait);
             }
             bucket.Tokens -= AddressRefill;
+            bucket.Checking = true;
             return null;
         }
     }
@@ -77,15 +82,15 @@ internal sealed class LoginThrottle(TimeProvider time)
         var group = AddressGroup.Of(address);
         lock (_lock)
         {
-            GiveBack(group);
+            End(group, giveBack: true);
             _failures.Remove(new FailureKey(Fold(username), group));
         }
     }
 
-    /// <summary>The password was not checked after all (the appliance was too busy): the token goes back.</summary>
+    /// <summary>The password was not checked after all (the appliance was too busy, the client went away): the token goes back.</summary>
     public void Abandoned(IPAddress? address)
     {
-        lock (_lock) GiveBack(AddressGroup.Of(address));
+        lock (_lock) End(AddressGroup.Of(address), giveBack: true);
     }
 
     public void Failed(string username, IPAddress? address)
@@ -93,6 +98,7 @@ internal sealed class LoginThrottle(TimeProvider time)
         var now = time.GetUtcNow();
         lock (_lock)
         {
+            End(AddressGroup.Of(address), giveBack: false);
             var failures = _failures.GetOrAdd(new FailureKey(Fold(username), AddressGroup.Of(address)), () => new Queue<DateTimeOffset>(MaxFailures));
             failures.Enqueue(now);
             while (failures.Count > MaxFailures) failures.Dequeue();
@@ -104,9 +110,12 @@ internal sealed class LoginThrottle(TimeProvider time)
 
     public static string RetryAfterHeader(TimeSpan wait) => Seconds(wait).ToString(CultureInfo.InvariantCulture);
 
-    private void GiveBack(AddressGroup group)
+    /// <summary>Every <see cref="Begin"/> that returned null ends here, through one of the three outcomes.</summary>
+    private void End(AddressGroup group, bool giveBack)
     {
-        if (_addresses.TryGet(group, out var bucket)) bucket.Tokens = Min(Full, bucket.Tokens + AddressRefill);
+        if (!_addresses.TryGet(group, out var bucket)) return;
+        bucket.Checking = false;
+        if (giveBack) bucket.Tokens = Min(Full, bucket.Tokens + AddressRefill);
     }
 
     // Usernames compare without case, as the accounts table does.
@@ -125,6 +134,9 @@ internal sealed class LoginThrottle(TimeProvider time)
     private sealed class Bucket(DateTimeOffset at)
     {
         public TimeSpan Tokens { get; set; } = Full;
+
+        /// <summary>An attempt from this address is between <see cref="Begin"/> and its outcome.</summary>
+        public bool Checking { get; set; }
 
         public void Refill(DateTimeOffset now)
         {

@@ -10,11 +10,19 @@ public sealed class LoginThrottleTests
     private static readonly IPAddress A = IPAddress.Parse("192.0.2.1");
     private static readonly IPAddress B = IPAddress.Parse("192.0.2.2");
 
+    /// <summary>An attempt let through and failed; false when the throttle refused it.</summary>
+    private static bool Fail(LoginThrottle throttle, string username, IPAddress address)
+    {
+        if (throttle.Begin(username, address) is not null) return false;
+        throttle.Failed(username, address);
+        return true;
+    }
+
     [Fact]
     public void AnAddressGetsFiveAttemptsAtOnceThenOneEveryTenSeconds()
     {
         var throttle = new LoginThrottle(_time);
-        for (var i = 0; i < 5; i++) Assert.Null(throttle.Begin($"user{i}", A));
+        for (var i = 0; i < 5; i++) Assert.True(Fail(throttle, $"user{i}", A));
         var refused = throttle.Begin("user5", A);
         Assert.NotNull(refused);
         Assert.Equal(TimeSpan.FromSeconds(10), refused.RetryAfter);
@@ -23,9 +31,21 @@ public sealed class LoginThrottleTests
         _time.Advance(TimeSpan.FromSeconds(4));
         Assert.Equal(TimeSpan.FromSeconds(6), throttle.Begin("user5", A)!.RetryAfter);
         _time.Advance(TimeSpan.FromSeconds(6));
-        Assert.Null(throttle.Begin("user5", A));
-        Assert.NotNull(throttle.Begin("user6", A));
-        Assert.Null(throttle.Begin("user6", B)); // another address has its own bucket
+        Assert.True(Fail(throttle, "user5", A));
+        Assert.False(Fail(throttle, "user6", A));
+        Assert.True(Fail(throttle, "user6", B)); // another address has its own bucket
+    }
+
+    [Fact]
+    public void AnAddressHasOneLoginCheckedAtATime()
+    {
+        var throttle = new LoginThrottle(_time);
+        Assert.Null(throttle.Begin("admin", A));
+        var refused = throttle.Begin("other", A);
+        Assert.Equal(new LoginRefusal("Another login from your address is being checked; try again in a second.", TimeSpan.FromSeconds(1)), refused);
+        Assert.Null(throttle.Begin("other", B));
+        throttle.Abandoned(A);
+        Assert.Null(throttle.Begin("other", A));
     }
 
     [Fact]
@@ -45,16 +65,15 @@ public sealed class LoginThrottleTests
         var throttle = new LoginThrottle(_time);
         for (var i = 0; i < 5; i++)
         {
-            Assert.Null(throttle.Begin("admin", A));
-            throttle.Failed("admin", A);
+            Assert.True(Fail(throttle, "admin", A));
             _time.Advance(TimeSpan.FromSeconds(10)); // the address's bucket refills; only the pair's failures count here
         }
         var refused = throttle.Begin("ADMIN", A);
         Assert.NotNull(refused);
         Assert.Equal(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(50), refused.RetryAfter);
         Assert.StartsWith("Too many failed logins for this username from your address (5 within 5 minutes); try again in 250 seconds.", refused.Message);
-        Assert.Null(throttle.Begin("admin", B));
-        Assert.Null(throttle.Begin("other", A));
+        Assert.True(Fail(throttle, "admin", B));
+        Assert.True(Fail(throttle, "other", A));
 
         _time.Advance(TimeSpan.FromSeconds(250));
         Assert.Null(throttle.Begin("admin", A));
@@ -92,12 +111,12 @@ public sealed class LoginThrottleTests
     public void AnIpv6Slash64IsOneClientAndIpv4MappedAddressesAreIpv4()
     {
         var throttle = new LoginThrottle(_time);
-        for (var i = 1; i <= 5; i++) Assert.Null(throttle.Begin("x", IPAddress.Parse($"2001:db8:1:2::{i:x}")));
-        Assert.NotNull(throttle.Begin("x", IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff")));
-        Assert.Null(throttle.Begin("x", IPAddress.Parse("2001:db8:1:3::1")));
+        for (var i = 1; i <= 5; i++) Assert.True(Fail(throttle, $"x{i}", IPAddress.Parse($"2001:db8:1:2::{i:x}")));
+        Assert.False(Fail(throttle, "x", IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+        Assert.True(Fail(throttle, "x", IPAddress.Parse("2001:db8:1:3::1")));
 
-        for (var i = 0; i < 5; i++) Assert.Null(throttle.Begin("x", IPAddress.Parse("198.51.100.7")));
-        Assert.NotNull(throttle.Begin("x", IPAddress.Parse("::ffff:198.51.100.7")));
+        for (var i = 0; i < 5; i++) Assert.True(Fail(throttle, $"x{i}", IPAddress.Parse("198.51.100.7")));
+        Assert.False(Fail(throttle, "x", IPAddress.Parse("::ffff:198.51.100.7")));
         Assert.Equal(AddressGroup.Of(IPAddress.Parse("198.51.100.7")), AddressGroup.Of(IPAddress.Parse("::ffff:198.51.100.7")));
         Assert.NotEqual(AddressGroup.Of(IPAddress.Parse("::")), AddressGroup.Of(IPAddress.Parse("0.0.0.0")));
     }

@@ -31,6 +31,11 @@ public sealed class LoginFloodTests : IAsyncLifetime
         var statuses = new ConcurrentBag<(HttpStatusCode Status, bool RetryAfter)>();
         var answered = 0;
         var underWay = new TaskCompletionSource();
+        // The admin's login without a flood, on this machine now: on a test machine shared by many builds one login
+        // (0.1 s of CPU) can take a second of wall time, and the flood must not be blamed for that.
+        var quiet = new List<TimeSpan>();
+        for (var i = 0; i < 3; i++) quiet.Add(await TimedAdminLoginAsync());
+        var limit = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(2).Ticks, 3 * quiet.Max().Ticks));
         var cpuBefore = _appliance.CpuTime();
         var clock = Stopwatch.StartNew();
 
@@ -46,9 +51,7 @@ public sealed class LoginFloodTests : IAsyncLifetime
         var latencies = new List<TimeSpan>();
         do
         {
-            var started = Stopwatch.StartNew();
-            using var admin = await _appliance.LoginAsync(source: AdminAddress);
-            latencies.Add(started.Elapsed);
+            latencies.Add(await TimedAdminLoginAsync());
             // Paced, so the admin's own logins (a hash each) do not make up the CPU measured for the flood.
             if (!flood.IsCompleted) await Task.WhenAny(flood, Task.Delay(250));
         }
@@ -57,8 +60,12 @@ public sealed class LoginFloodTests : IAsyncLifetime
         var elapsed = clock.Elapsed;
         var cpu = _appliance.CpuTime() - cpuBefore;
 
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"flood of {attempts} in {elapsed.TotalSeconds:0.0} s: {cpu.TotalSeconds:0.00} s of appliance CPU, {statuses.Count(s => s.Status == HttpStatusCode.Unauthorized)} passwords checked; "
+            + $"admin logins {Seconds(latencies)} during the flood, {Seconds(quiet)} without it");
         Assert.Equal(attempts, statuses.Count);
-        Assert.All(latencies, latency => Assert.True(latency < TimeSpan.FromSeconds(2), $"the admin's logins took {string.Join(", ", latencies.Select(l => $"{l.TotalSeconds:0.00} s"))} during the flood"));
+        Assert.All(latencies, latency => Assert.True(latency < limit,
+            $"the admin's logins took {Seconds(latencies)} during the flood, {Seconds(quiet)} without it; the limit is {limit.TotalSeconds:0.00} s"));
         Assert.True(cpu < TimeSpan.FromSeconds(10), $"the flood of {attempts} logins cost the appliance {cpu.TotalSeconds:0.0} s of CPU");
         // Only the address's bucket of attempts had their passwords checked; the rest were refused with Retry-After.
         Assert.All(statuses, s => Assert.True(s.Status is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, $"status {(int)s.Status}"));
@@ -67,6 +74,15 @@ public sealed class LoginFloodTests : IAsyncLifetime
         var allowed = 5 + (int)(elapsed.TotalSeconds / 10) + 1;
         Assert.True(checkedPasswords <= allowed, $"{checkedPasswords} passwords of the flood were checked in {elapsed.TotalSeconds:0.0} s; at most {allowed} should be");
     }
+
+    private async Task<TimeSpan> TimedAdminLoginAsync()
+    {
+        var started = Stopwatch.StartNew();
+        using var admin = await _appliance.LoginAsync(source: AdminAddress);
+        return started.Elapsed;
+    }
+
+    private static string Seconds(IEnumerable<TimeSpan> latencies) => string.Join(", ", latencies.Select(l => $"{l.TotalSeconds:0.00} s"));
 
     [Fact]
     public async Task FiveWrongPasswordsForAdminFromOneAddressDoNotStopTheRightPasswordFromAnother()
@@ -109,6 +125,25 @@ public sealed class LoginFloodTests : IAsyncLifetime
         for (var i = 0; i < 10; i++)
             Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync("session", new { username = new string('b', 257 + i), password = "x" })).StatusCode);
         using var admin = await _appliance.LoginAsync(source: source);
+    }
+
+    [Fact]
+    public async Task TheLoginPageAnswersASixthWrongPasswordWithTooManyAttemptsAndRetryAfter()
+    {
+        using var browser = _appliance.Client(IPAddress.Parse("127.0.0.8"));
+        var login = new Uri(_appliance.BaseUri, "/appliance/login");
+        var token = AntiforgeryTokenTests.FormToken(await browser.GetStringAsync(login));
+        Task<HttpResponseMessage> Post(string password) => browser.PostAsync(login, new FormUrlEncodedContent(
+            [new("__RequestVerificationToken", token), new("username", "admin"), new("password", password)]));
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Post($"wrong guess {i}")).StatusCode);
+
+        var refused = await Post(ApplianceProcess.AdminPassword);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.InRange(refused.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 300);
+        var html = await refused.Content.ReadAsStringAsync();
+        Assert.Contains("Too many failed logins for this username from your address (5 within 5 minutes); try again in ", html);
+        Assert.Contains("<form method=\"post\" action=\"/appliance/login\">", html);
     }
 
     [Fact]
