@@ -50,7 +50,7 @@ public sealed class ApiAuthenticationTests(ApplianceFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("certificates")).StatusCode);
 
         using var cookieClient = Appliance.Client();
-        cookieClient.DefaultRequestHeaders.Add("Cookie", "appliance_session=forged");
+        cookieClient.DefaultRequestHeaders.Add("Cookie", "__Secure-appliance_session=forged");
         Assert.Equal(HttpStatusCode.Unauthorized, (await cookieClient.GetAsync("certificates")).StatusCode);
     }
 

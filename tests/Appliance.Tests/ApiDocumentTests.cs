@@ -59,7 +59,7 @@ public sealed class ApiDocumentTests(ApplianceFixture fixture)
         // A token or the session cookie everywhere, except for logging in.
         var schemes = root.GetProperty("components").GetProperty("securitySchemes");
         Assert.Equal("bearer", schemes.GetProperty("token").GetProperty("scheme").GetString());
-        Assert.Equal("appliance_session", schemes.GetProperty("session").GetProperty("name").GetString());
+        Assert.Equal("__Secure-appliance_session", schemes.GetProperty("session").GetProperty("name").GetString());
         Assert.Equal(2, root.GetProperty("security").GetArrayLength());
         Assert.Equal(0, paths.GetProperty("/appliance/api/v1/session").GetProperty("post").GetProperty("security").GetArrayLength());
     }

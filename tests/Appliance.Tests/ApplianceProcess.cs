@@ -123,21 +123,54 @@ public sealed class ApplianceProcess : IAsyncDisposable
         throw new TimeoutException($"The appliance did not listen on {HttpsPort} within 30 s:\n{Output}");
     }
 
-    /// <summary>A client that trusts any server certificate (the tests check certificates themselves) and keeps cookies.</summary>
-    public HttpClient Client()
+    /// <summary>
+    /// A client that trusts any server certificate (the tests check certificates themselves) and keeps cookies;
+    /// with <paramref name="source"/>, its connections come from that loopback address (127.0.0.2 etc.), so the
+    /// appliance sees a different client address. <paramref name="cookies"/> lets a test read the cookies it holds.
+    /// </summary>
+    public HttpClient Client(IPAddress? source = null, CookieContainer? cookies = null)
     {
-        var handler = new HttpClientHandler
+        var handler = new SocketsHttpHandler
         {
-            ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
-            CookieContainer = new CookieContainer(),
+            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+            CookieContainer = cookies ?? new CookieContainer(),
             AllowAutoRedirect = false,
         };
+        if (source is not null)
+            handler.ConnectCallback = async (context, token) =>
+            {
+                var socket = new Socket(source.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, token);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
         return new HttpClient(handler) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public async Task<HttpClient> LoginAsync(string password = AdminPassword, string username = "admin")
+    /// <summary>The CPU time the appliance has used so far (user and system, from /proc/PID/stat).</summary>
+    public TimeSpan CpuTime()
     {
-        var client = Client();
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        // The fields after the command name (which may hold spaces) in ')'; utime and stime are fields 14 and 15 (proc(5)).
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
+    }
+
+    // sysconf(_SC_CLK_TCK): 100 on every Linux architecture .NET runs on (USER_HZ).
+    private const int ClockTicksPerSecond = 100;
+
+    public async Task<HttpClient> LoginAsync(string password = AdminPassword, string username = "admin", IPAddress? source = null)
+    {
+        var client = Client(source);
         var response = await client.PostAsJsonAsync("session", new { username, password });
         if (response.StatusCode != HttpStatusCode.OK)
             throw new InvalidOperationException($"Login failed with {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

@@ -57,7 +57,7 @@ public sealed class UserApiTests : IAsyncLifetime
                 ("Remove an admin", "refused"),
                 ("Removed the admin 'carol' with their sessions and API tokens", "ok"),
                 ("Logged in", "ok"),
-                ("Reset the password of the admin 'carol' to a one-time password", "ok"),
+                ("Reset the password of the admin 'carol' to a one-time password; their sessions ended and their API tokens were revoked", "ok"),
                 ("Logged in", "ok"),
             ],
             entries.Select(e => (e.GetProperty("action").GetString(), e.GetProperty("outcome").GetString())));
@@ -68,6 +68,83 @@ public sealed class UserApiTests : IAsyncLifetime
         Assert.Equal("127.0.0.1", entries[0].GetProperty("address").GetString());
         Assert.Equal("carol", entries[3].GetProperty("username").GetString());
         Assert.True(audit.GetProperty("next").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task ChangingOnesPasswordEndsOnesOtherSessionsButKeepsThisOneAndTheApiTokens()
+    {
+        using var here = await _appliance.LoginAsync();
+        using var elsewhere = await _appliance.LoginAsync();
+        using var script = await TokenClientAsync(here, "backup script");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await here.PutAsJsonAsync("password", new { currentPassword = ApplianceProcess.AdminPassword, newPassword = "a brand new password" })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await here.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await elsewhere.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await script.GetAsync("status")).StatusCode);
+        var admin = (await Json.ReadAsync(await here.GetAsync("users"))).EnumerateArray().Single();
+        Assert.Equal(1, admin.GetProperty("sessions").GetInt32());
+    }
+
+    [Fact]
+    public async Task ResettingAnAdminsPasswordEndsTheirSessionsAndRevokesTheirApiTokensForGood()
+    {
+        using var admin = await _appliance.LoginAsync();
+        using var adminScript = await TokenClientAsync(admin, "admin's script");
+        var (carol, carolScript) = await UsableAdminAsync(admin, "carol");
+        using var carolElsewhere = await _appliance.LoginAsync("carol's own password", "carol");
+
+        var reset = await admin.PostAsync("users/carol/password-reset", null);
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await carol.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await carolElsewhere.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await carolScript.GetAsync("status")).StatusCode);
+
+        // Still revoked after carol has chosen a new password; the resetting admin's own token is untouched.
+        var oneTime = (await Json.ReadAsync(reset)).GetProperty("oneTimePassword").GetString()!;
+        using var carolAgain = await _appliance.LoginAsync(oneTime, "carol");
+        Assert.Equal(HttpStatusCode.NoContent, (await carolAgain.PutAsJsonAsync("password", new { currentPassword = oneTime, newPassword = "carol's next password" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await carolScript.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await adminScript.GetAsync("status")).StatusCode);
+        Assert.Equal(["admin's script"], (await Json.ReadAsync(await admin.GetAsync("tokens"))).EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        carol.Dispose();
+        carolScript.Dispose();
+    }
+
+    [Fact]
+    public async Task RemovingAnAdminEndsTheirSessionsAndRevokesTheirApiTokens()
+    {
+        using var admin = await _appliance.LoginAsync();
+        var (carol, carolScript) = await UsableAdminAsync(admin, "carol");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("users/carol")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await carol.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await carolScript.GetAsync("status")).StatusCode);
+        Assert.Empty((await Json.ReadAsync(await admin.GetAsync("tokens"))).EnumerateArray());
+        carol.Dispose();
+        carolScript.Dispose();
+    }
+
+    /// <summary>A new admin who has chosen their own password, with a session and an API token of their own.</summary>
+    private async Task<(HttpClient Session, HttpClient Script)> UsableAdminAsync(HttpClient admin, string username)
+    {
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("users", new { username, password = $"{username}'s initial" })).StatusCode);
+        var session = await _appliance.LoginAsync($"{username}'s initial", username);
+        Assert.Equal(HttpStatusCode.NoContent, (await session.PutAsJsonAsync("password", new { currentPassword = $"{username}'s initial", newPassword = $"{username}'s own password" })).StatusCode);
+        var script = await TokenClientAsync(session, $"{username}'s script");
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await script.GetAsync("status")).StatusCode);
+        return (session, script);
+    }
+
+    /// <summary>A client authenticated by a new API token of the signed-in admin of <paramref name="session"/>.</summary>
+    private async Task<HttpClient> TokenClientAsync(HttpClient session, string name)
+    {
+        var created = await session.PostAsJsonAsync("tokens", new { name });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var script = _appliance.Client();
+        script.DefaultRequestHeaders.Authorization = new("Bearer", (await Json.ReadAsync(created)).GetProperty("token").GetString());
+        return script;
     }
 
     [Theory]

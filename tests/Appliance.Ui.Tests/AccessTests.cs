@@ -70,7 +70,7 @@ public sealed class AccessTests(BrowserFixture browser)
         Assert.Contains("Log in to /appliance", await login.Content.ReadAsStringAsync());
         var post = await client.PostAsync(new Uri(root, "/appliance/login"), new FormUrlEncodedContent([new("username", "admin"), new("password", ApplianceProcess.AdminPassword)]));
         Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode); // no anti-forgery token: no session
-        Assert.Empty(post.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies.Where(c => c.StartsWith("appliance_session=", StringComparison.Ordinal) && !c.StartsWith("appliance_session=;", StringComparison.Ordinal)) : []);
+        Assert.Empty(post.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies.Where(c => c.StartsWith("__Secure-appliance_session=", StringComparison.Ordinal) && !c.StartsWith("__Secure-appliance_session=;", StringComparison.Ordinal)) : []);
         var css = await client.GetAsync(new Uri(root, "/appliance/static/appliance.css"));
         Assert.Equal("text/css", css.Content.Headers.ContentType?.MediaType);
         var session = await client.PostAsync("session", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Appliance.Certificates.Storage;
@@ -16,12 +17,16 @@ internal sealed record ApiToken(string Id, string Name, DateTimeOffset CreatedAt
 internal sealed class AccountException(int status, string message) : Exception(message)
 {
     public int Status { get; } = status;
+
+    /// <summary>For 429: when the client may try again (the Retry-After header).</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }
 
 /// <summary>
 /// Admin accounts, login sessions and API tokens. Secrets (session ids, tokens) are random 256-bit values
 /// handed out once; only their SHA-256 is stored. Sessions end after <see cref="IdleTimeout"/> without use
-/// or <see cref="AbsoluteTimeout"/> after login.
+/// or <see cref="AbsoluteTimeout"/> after login. Every password hash runs through the <see cref="PasswordHashGate"/>;
+/// logins meet the <see cref="LoginThrottle"/> first.
 /// </summary>
 internal sealed class AccountStore
 {
@@ -29,8 +34,8 @@ internal sealed class AccountStore
     public const int MinPasswordLength = 10;
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan AbsoluteTimeout = TimeSpan.FromHours(12);
-    private const int MaxFailures = 5;
-    private static readonly TimeSpan FailureWindow = TimeSpan.FromMinutes(5);
+    /// <summary>Usernames and passwords longer than this (UTF-8) are refused before they are hashed, stored or logged.</summary>
+    public const int MaxCredentialBytes = 256;
 
     private static readonly IReadOnlyList<string> Migrations =
     [
@@ -58,20 +63,23 @@ internal sealed class AccountStore
 
     private readonly StateDatabase _database;
     private readonly TimeProvider _time;
-    private readonly Lock _failuresLock = new();
-    private readonly Dictionary<string, List<DateTimeOffset>> _failures = new(StringComparer.OrdinalIgnoreCase);
     private readonly Hosting.StatePartition? _partition;
     private readonly UnsavedSessions _unsaved = new();
+    private readonly PasswordHashGate _hashes;
 
     /// <param name="partition">When given, a full disk does not stop logins and reads: sessions are then kept in memory
     /// (<see cref="UnsavedSessions"/>) and last-seen/last-used times are not updated.</param>
-    public AccountStore(StateDatabase database, TimeProvider time, Hosting.StatePartition? partition = null)
+    public AccountStore(StateDatabase database, TimeProvider time, Hosting.StatePartition? partition = null, PasswordHashGate? hashes = null)
     {
         _database = database;
         _time = time;
         _partition = partition;
+        _hashes = hashes ?? new PasswordHashGate(PasswordHashGate.DefaultPermits);
+        Throttle = new LoginThrottle(time);
         _database.Migrate(Module, Migrations);
     }
+
+    public LoginThrottle Throttle { get; }
 
     public bool HasAccounts()
     {
@@ -81,13 +89,17 @@ internal sealed class AccountStore
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
-    public void CreateAccount(string username, string password, bool mustChangePassword)
+    /// <summary>The first admin, at start-up (nothing else hashes yet, so the gate is not needed).</summary>
+    public void CreateAccount(string username, string password, bool mustChangePassword) =>
+        Insert(username, PasswordHasher.Hash(password), mustChangePassword);
+
+    private void Insert(string username, string passwordHash, bool mustChangePassword)
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO users (username, password_hash, must_change_password, created_at) VALUES ($u, $p, $m, $t)";
         command.Parameters.AddWithValue("$u", username);
-        command.Parameters.AddWithValue("$p", PasswordHasher.Hash(password));
+        command.Parameters.AddWithValue("$p", passwordHash);
         command.Parameters.AddWithValue("$m", mustChangePassword ? 1 : 0);
         command.Parameters.AddWithValue("$t", Now());
         command.ExecuteNonQuery();
@@ -116,7 +128,7 @@ internal sealed class AccountStore
     /// Adds an admin with an initial password chosen by the admin adding them; like the first one-time password it
     /// must be changed at the first login.
     /// </summary>
-    public AdminAccount AddAdmin(string username, string password)
+    public async Task<AdminAccount> AddAdminAsync(string username, string password, CancellationToken aborted)
     {
         username = username.Trim();
         if (username.Length is 0 or > 64 || !username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@'))
@@ -124,7 +136,7 @@ internal sealed class AccountStore
         ValidateNewPassword(password, initial: true);
         if (ListAccounts().Any(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase)))
             throw new AccountException(409, $"There is already an admin '{username}'; choose another username.");
-        CreateAccount(username, password, mustChangePassword: true);
+        Insert(username, await _hashes.RunAsync(() => PasswordHasher.Hash(password), aborted), mustChangePassword: true);
         return ListAccounts().Single(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase));
     }
 
@@ -149,24 +161,27 @@ internal sealed class AccountStore
 
     /// <summary>
     /// Gives an admin a new random one-time password (returned once, to be handed over) that must be changed at the
-    /// next login; their open sessions end. Your own password is changed on Change password instead.
+    /// next login; their open sessions end and their API tokens are revoked (a reset is what an admin does when the
+    /// account may be in the wrong hands). Your own password is changed on Change password instead.
     /// </summary>
-    public (AdminAccount Account, string OneTimePassword) ResetPassword(Account actor, string username)
+    public async Task<(AdminAccount Account, string OneTimePassword)> ResetPasswordAsync(Account actor, string username, CancellationToken aborted)
     {
         var target = Find(ListAccounts(), username);
         if (target.Id == actor.Id)
             throw new AccountException(409, "You cannot reset your own password here: use Change password, which asks for your current one.");
         var oneTime = NewOneTimePassword();
+        var hash = await _hashes.RunAsync(() => PasswordHasher.Hash(oneTime), aborted);
         using var connection = _database.Open();
         using var transaction = connection.BeginTransaction();
         using (var update = StateDatabase.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 1 WHERE id = $id",
-            ("$p", PasswordHasher.Hash(oneTime)), ("$id", target.Id)))
+            ("$p", hash), ("$id", target.Id)))
             update.ExecuteNonQuery();
         using (var sessions = StateDatabase.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id", ("$id", target.Id)))
             sessions.ExecuteNonQuery();
+        using (var tokens = StateDatabase.Command(connection, transaction, "DELETE FROM api_tokens WHERE user_id = $id", ("$id", target.Id)))
+            tokens.ExecuteNonQuery();
         transaction.Commit();
         _unsaved.EndAll(target.Id);
-        lock (_failuresLock) _failures.Remove(target.Username);
         return (target with { MustChangePassword = true, Sessions = 0 }, oneTime);
     }
 
@@ -174,48 +189,48 @@ internal sealed class AccountStore
         accounts.FirstOrDefault(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase))
         ?? throw new AccountException(404, $"There is no admin '{username}'; it may have been removed already.");
 
-    /// <summary>Checks the password and opens a session; returns the session secret (for the cookie).</summary>
-    public (Account Account, string SessionSecret) Login(string username, string password)
+    /// <summary>
+    /// Checks the password and opens a session; returns the session secret (for the cookie). Refused before any hashing:
+    /// over-long input (400), and what the <see cref="LoginThrottle"/> refuses for this username and client address (429).
+    /// </summary>
+    public async Task<(Account Account, string SessionSecret)> LoginAsync(string username, string password, IPAddress? client, CancellationToken aborted)
     {
-        var now = _time.GetUtcNow();
-        lock (_failuresLock)
-        {
-            if (_failures.TryGetValue(username, out var recent))
-            {
-                recent.RemoveAll(t => now - t > FailureWindow);
-                if (recent.Count >= MaxFailures)
-                    throw new AccountException(429, $"Too many failed logins for '{username}'; wait {FailureWindow.TotalMinutes:0} minutes and try again.");
-            }
-        }
-        using var connection = _database.Open();
+        CheckLength("username", username);
+        CheckLength("password", password);
+        if (Throttle.Begin(username, client) is { } refusal)
+            throw new AccountException(429, refusal.Message) { RetryAfter = refusal.RetryAfter };
         string? hash = null;
         Account? account = null;
-        using (var command = connection.CreateCommand())
+        bool? ok = null;
+        try
         {
-            command.CommandText = "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u";
-            command.Parameters.AddWithValue("$u", username);
-            using var reader = command.ExecuteReader();
-            if (reader.Read())
+            using (var connection = _database.Open())
+            using (var command = connection.CreateCommand())
             {
-                account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(3) != 0);
-                hash = reader.GetString(2);
+                command.CommandText = "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u";
+                command.Parameters.AddWithValue("$u", username);
+                using var reader = command.ExecuteReader();
+                if (reader.Read())
+                {
+                    account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(3) != 0);
+                    hash = reader.GetString(2);
+                }
             }
+            // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
+            ok = await _hashes.RunAsync(() => PasswordHasher.Verify(password, hash ?? DummyHash.Value), aborted) && account is not null;
         }
-        // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
-        var ok = PasswordHasher.Verify(password, hash ?? DummyHash.Value) && account is not null;
-        if (!ok)
+        finally
         {
-            lock (_failuresLock)
-            {
-                if (!_failures.TryGetValue(username, out var list)) _failures[username] = list = [];
-                list.Add(now);
-            }
-            throw new AccountException(401, "The username or password is wrong; check both and try again.");
+            // Every attempt the throttle let through ends in one of its outcomes, whatever happened.
+            if (ok is null) Throttle.Abandoned(client);
+            else if (ok.Value) Throttle.Succeeded(username, client);
+            else Throttle.Failed(username, client);
         }
-        lock (_failuresLock) _failures.Remove(username);
+        if (ok != true) throw new AccountException(401, "The username or password is wrong; check both and try again.");
         var secret = NewSecret();
         try
         {
+            using var connection = _database.Open();
             using var insert = connection.CreateCommand();
             insert.CommandText = "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at) VALUES ($h, $u, $t, $t)";
             insert.Parameters.AddWithValue("$h", Sha256(secret));
@@ -225,10 +240,24 @@ internal sealed class AccountStore
         }
         catch (Exception e) when (_partition?.SkipWhenFull(e, "a new session (kept in memory until the service restarts)") == true)
         {
-            _unsaved.Open(Sha256(secret), account!.Id, now);
+            _unsaved.Open(Sha256(secret), account!.Id, _time.GetUtcNow());
         }
         return (account!, secret);
     }
+
+    /// <summary>Refuses a username or password over <see cref="MaxCredentialBytes"/> (UTF-8) without repeating it.</summary>
+    public static void CheckLength(string field, string value)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        if (bytes > MaxCredentialBytes)
+            throw new AccountException(400, $"The {field} is {bytes} bytes long; at most {MaxCredentialBytes} bytes (UTF-8) are accepted.");
+    }
+
+    /// <summary>
+    /// A stable, non-secret name for a session or API token secret (its SHA-256, as stored): what anti-forgery tokens
+    /// are bound to.
+    /// </summary>
+    public static string SecretId(string secret) => Sha256(secret);
 
     private static readonly Lazy<string> DummyHash = new(() => PasswordHasher.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
@@ -295,8 +324,14 @@ internal sealed class AccountStore
         }
     }
 
-    public void ChangePassword(Account account, string currentPassword, string newPassword)
+    /// <summary>
+    /// Changes the admin's own password and ends their other sessions (the one making the change, if any, stays open);
+    /// API tokens keep working.
+    /// </summary>
+    public async Task ChangePasswordAsync(Account account, string? currentSessionSecret, string currentPassword, string newPassword, CancellationToken aborted)
     {
+        CheckLength("current password", currentPassword);
+        CheckLength("new password", newPassword);
         using var connection = _database.Open();
         string hash;
         using (var command = connection.CreateCommand())
@@ -305,18 +340,24 @@ internal sealed class AccountStore
             command.Parameters.AddWithValue("$id", account.Id);
             hash = (string)command.ExecuteScalar()!;
         }
-        if (!PasswordHasher.Verify(currentPassword, hash))
+        if (!await _hashes.RunAsync(() => PasswordHasher.Verify(currentPassword, hash), aborted))
             throw new AccountException(400, "The current password is wrong; enter the password you logged in with.");
         ValidateNewPassword(newPassword, currentPassword);
-        using var update = connection.CreateCommand();
-        update.CommandText = "UPDATE users SET password_hash = $p, must_change_password = 0 WHERE id = $id";
-        update.Parameters.AddWithValue("$p", PasswordHasher.Hash(newPassword));
-        update.Parameters.AddWithValue("$id", account.Id);
-        update.ExecuteNonQuery();
+        var newHash = await _hashes.RunAsync(() => PasswordHasher.Hash(newPassword), aborted);
+        using var transaction = connection.BeginTransaction();
+        using (var update = StateDatabase.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 0 WHERE id = $id",
+            ("$p", newHash), ("$id", account.Id)))
+            update.ExecuteNonQuery();
+        using (var others = StateDatabase.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id AND id_sha256 <> $keep",
+            ("$id", account.Id), ("$keep", currentSessionSecret is null ? "" : Sha256(currentSessionSecret))))
+            others.ExecuteNonQuery();
+        transaction.Commit();
+        _unsaved.EndAll(account.Id, currentSessionSecret is null ? null : Sha256(currentSessionSecret));
     }
 
     public static void ValidateNewPassword(string password, string? previous = null, bool initial = false)
     {
+        CheckLength($"{(initial ? "initial" : "new")} password", password);
         if (password.Length < MinPasswordLength)
             throw new AccountException(400, $"The {(initial ? "initial" : "new")} password has {password.Length} characters; use at least {MinPasswordLength}.");
         if (previous is not null && password == previous)

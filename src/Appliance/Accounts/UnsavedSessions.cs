@@ -53,10 +53,10 @@ internal sealed class UnsavedSessions
         lock (_lock) return _ended.Contains(hash);
     }
 
-    /// <summary>Ends every in-memory session of a user (password reset, removal).</summary>
-    public void EndAll(long userId)
+    /// <summary>Ends every in-memory session of a user (password reset, removal), or all but one (own password change).</summary>
+    public void EndAll(long userId, string? exceptHash = null)
     {
         lock (_lock)
-            foreach (var hash in _open.Where(s => s.Value.UserId == userId).Select(s => s.Key).ToList()) _open.Remove(hash);
+            foreach (var hash in _open.Where(s => s.Value.UserId == userId && s.Key != exceptHash).Select(s => s.Key).ToList()) _open.Remove(hash);
     }
 }

@@ -19,7 +19,11 @@ internal static class ApiEndpoints
     public static bool IsApi(PathString path) => path.StartsWithSegments(Root);
     /// <summary>The OpenAPI document of the API (DESIGN.md), for admins with a session or a token like every route.</summary>
     public const string OpenApiDocument = Root + "/openapi.json";
-    public const string SessionCookie = "appliance_session";
+    /// <summary>
+    /// The session cookie: <c>__Secure-</c> (RFC 6265bis 4.1.3.1: only a secure origin may set it) with Path=/appliance,
+    /// not <c>__Host-</c>, which needs Path=/ and would send the admin's session to the site's upstream.
+    /// </summary>
+    public const string SessionCookie = "__Secure-appliance_session";
     /// <summary>Import uploads larger than this answer 413.</summary>
     public const long MaxImportBytes = 10 * 1024 * 1024;
     public const long MaxJsonBytes = 64 * 1024;
@@ -33,10 +37,16 @@ internal static class ApiEndpoints
             var body = await ReadJson(context, ApiJson.Default.SessionRequest);
             if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
                 return Problem(400, "Enter both the username and the password.");
-            AuditTrail.ActingAs(context, body.Username);
-            var (account, secret) = accounts.Login(body.Username, body.Password);
-            AuditTrail.Done(context, "Logged in");
-            context.Response.Cookies.Append(SessionCookie, secret, SessionCookieOptions(context));
+            Account account;
+            try
+            {
+                account = await SessionLogin.LogInAsync(context, accounts, body.Username, body.Password);
+            }
+            catch (AccountException e)
+            {
+                // Answered here rather than by ErrorMiddleware: it would drop Retry-After and log each refusal of a flood.
+                return Problem(e.Status, e.Message);
+            }
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
         }).Accepts<SessionRequest>("application/json").Produces<SessionResponse>().WithSummary("Log in: sets the session cookie").AddOpenApiOperationTransformer(ApiDocument.Anonymous).Audited("Log in");
@@ -52,10 +62,11 @@ internal static class ApiEndpoints
         api.MapPut("/password", async (HttpContext context, AccountStore accounts) =>
         {
             var body = await ReadJson(context, ApiJson.Default.PasswordRequest);
-            accounts.ChangePassword(AuthenticationMiddleware.AccountOf(context), body.CurrentPassword ?? "", body.NewPassword ?? "");
+            await accounts.ChangePasswordAsync(AuthenticationMiddleware.AccountOf(context), AuthenticationMiddleware.SessionSecretOf(context),
+                body.CurrentPassword ?? "", body.NewPassword ?? "", context.RequestAborted);
             AuditTrail.Done(context, "Changed their own password");
             return Results.NoContent();
-        }).Accepts<PasswordRequest>("application/json").Produces(204).WithSummary("Change the signed-in admin's password").Audited("Change their own password");
+        }).Accepts<PasswordRequest>("application/json").Produces(204).WithSummary("Change the signed-in admin's password (their other sessions end)").Audited("Change their own password");
 
         api.MapGet("/tokens", (AccountStore accounts) =>
             Results.Json(accounts.ListTokens().Select(t => new TokenDto(t.Id, t.Name, t.CreatedAt, t.LastUsedAt, null)).ToList(), ApiJson.Default.ListTokenDto))
@@ -175,7 +186,7 @@ internal static class ApiEndpoints
     public static CookieOptions SessionCookieOptions(HttpContext context) => new()
     {
         HttpOnly = true,
-        Secure = context.Request.IsHttps,
+        Secure = true, // /appliance is served over HTTPS only (plain HTTP is redirected)
         SameSite = SameSiteMode.Strict,
         Path = "/appliance",
     };

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Appliance.Accounts;
 using Appliance.Ui;
 
@@ -7,12 +8,20 @@ namespace Appliance.Api;
 /// Every /appliance route needs an authenticated admin (session cookie or bearer API token), except logging in
 /// (API and login page) and the stylesheet. Without one the API answers 401 and the pages redirect to the login page.
 /// An account still holding its one-time password may only change it (and log out).
+/// The admin also becomes <see cref="HttpContext.User"/>, an authenticated identity whose <c>sub</c> names the
+/// session (or API token): ASP.NET's anti-forgery binds the tokens of a form to it, so a token taken from another
+/// admin's session, or from the anonymous login page, is refused on this one.
 /// </summary>
 internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStore accounts)
 {
     private const string AccountKey = "appliance.account";
+    private const string SessionKey = "appliance.session";
+    private const string AuthenticationType = "appliance";
 
     public static Account AccountOf(HttpContext context) => (Account)context.Items[AccountKey]!;
+
+    /// <summary>The secret of the session cookie that authenticated this request; null for an API token.</summary>
+    public static string? SessionSecretOf(HttpContext context) => context.Items.TryGetValue(SessionKey, out var secret) ? secret as string : null;
 
     /// <summary>The authenticated account, or null on anonymous routes (the login page).</summary>
     public static Account? TryAccountOf(HttpContext context) => context.Items.TryGetValue(AccountKey, out var account) ? account as Account : null;
@@ -25,7 +34,7 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             await next(context);
             return;
         }
-        var account = Authenticate(context);
+        var (account, credential) = Authenticate(context);
         var isPage = !ApiEndpoints.IsApi(path);
         if (isPage && IsLoginPage(context))
         {
@@ -63,15 +72,24 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             return;
         }
         context.Items[AccountKey] = account;
+        context.User = new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, account.Username), new Claim("sub", credential!)], AuthenticationType));
         await next(context);
     }
 
-    private Account? Authenticate(HttpContext context)
+    /// <summary>The account, and a stable non-secret name of the session or token that authenticated it.</summary>
+    private (Account? Account, string? Credential) Authenticate(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return accounts.FindToken(header["Bearer ".Length..].Trim());
-        return context.Request.Cookies.TryGetValue(ApiEndpoints.SessionCookie, out var secret) ? accounts.FindSession(secret) : null;
+        {
+            var token = header["Bearer ".Length..].Trim();
+            return (accounts.FindToken(token), "token:" + AccountStore.SecretId(token));
+        }
+        if (!context.Request.Cookies.TryGetValue(ApiEndpoints.SessionCookie, out var secret)) return (null, null);
+        var account = accounts.FindSession(secret);
+        if (account is not null) context.Items[SessionKey] = secret;
+        return (account, "session:" + AccountStore.SecretId(secret));
     }
 
     private static bool IsAnonymous(HttpContext context) =>

@@ -26,6 +26,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
             else if (AuthenticationMiddleware.TryAccountOf(context) is not null)
                 LogRefusal(logger, method, path, mapped.Status, Audit.SafeText.Escape(mapped.Detail, Audit.AuditLog.MaxDetailLength));
             context.Response.Clear();
+            if (e is AccountException { RetryAfter: { } wait }) context.Response.Headers.RetryAfter = LoginThrottle.RetryAfterHeader(wait);
             if (ApiEndpoints.IsApi(context.Request.Path))
                 await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
             else

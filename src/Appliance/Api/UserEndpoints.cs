@@ -18,7 +18,7 @@ internal static class UserEndpoints
         api.MapPost("/users", async (HttpContext context, AccountStore accounts) =>
         {
             var body = await ApiEndpoints.ReadJson(context, ApiJson.Default.UserRequest);
-            var added = accounts.AddAdmin(body.Username ?? "", body.Password ?? "");
+            var added = await accounts.AddAdminAsync(body.Username ?? "", body.Password ?? "", context.RequestAborted);
             AuditTrail.Done(context, UserAudit.Added(added.Username));
             return Results.Json(UserDto.From(added), ApiJson.Default.UserDto, statusCode: 201);
         }).Accepts<UserRequest>("application/json").Produces<UserDto>(201).WithSummary("Add an admin (the initial password is changed at the first login)").Audited("Add an admin");
@@ -30,12 +30,12 @@ internal static class UserEndpoints
             return Results.NoContent();
         }).Produces(204).WithSummary("Remove an admin (ends their sessions, revokes their tokens)").Audited("Remove an admin");
 
-        api.MapPost("/users/{username}/password-reset", (string username, HttpContext context, AccountStore accounts) =>
+        api.MapPost("/users/{username}/password-reset", async (string username, HttpContext context, AccountStore accounts) =>
         {
-            var (account, oneTime) = accounts.ResetPassword(AuthenticationMiddleware.AccountOf(context), username);
+            var (account, oneTime) = await accounts.ResetPasswordAsync(AuthenticationMiddleware.AccountOf(context), username, context.RequestAborted);
             AuditTrail.Done(context, UserAudit.Reset(account.Username));
             return Results.Json(new PasswordResetDto(account.Username, oneTime, true), ApiJson.Default.PasswordResetDto);
-        }).Produces<PasswordResetDto>().WithSummary("Reset an admin's password to a one-time password").Audited("Reset an admin's password");
+        }).Produces<PasswordResetDto>().WithSummary("Reset an admin's password to a one-time password (ends their sessions, revokes their API tokens)").Audited("Reset an admin's password");
     }
 }
 
@@ -44,7 +44,8 @@ internal static class UserAudit
 {
     public static string Added(string username) => $"Added the admin '{username}' (initial password to change at the first login)";
     public static string Removed(string username) => $"Removed the admin '{username}' with their sessions and API tokens";
-    public static string Reset(string username) => $"Reset the password of the admin '{username}' to a one-time password";
+    public static string Reset(string username) =>
+        $"Reset the password of the admin '{username}' to a one-time password; their sessions ended and their API tokens were revoked";
 }
 
 /// <summary>The audit log's words for API tokens, shared by the API and the Users page.</summary>

@@ -101,7 +101,8 @@ internal static partial class ApplianceServer
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.StateDirectory, "data-protection-keys")));
         builder.Services.AddAntiforgery(antiforgery =>
         {
-            antiforgery.Cookie.Name = "appliance_antiforgery";
+            // __Secure- with the session cookie's path, for the reason given at ApiEndpoints.SessionCookie.
+            antiforgery.Cookie.Name = "__Secure-appliance_antiforgery";
             antiforgery.Cookie.Path = "/appliance";
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.Always;

@@ -9,11 +9,13 @@ namespace Appliance.Hosting;
 /// STOPPING=1 on shutdown, sent as datagrams to $NOTIFY_SOCKET (a path, or '@' for the abstract namespace).
 /// Does nothing outside systemd. Used instead of relying on the hosting package's parent-process detection
 /// so that Type=notify and the watchdog work however the process was started.
+/// The watchdog pings from a thread of its own, not a thread-pool timer: a pool kept busy by a flood of requests
+/// must not get the service killed and restarted (which would serve the flood's purpose).
 /// </summary>
 internal sealed partial class SystemdNotifier(IHostApplicationLifetime lifetime, ILogger<SystemdNotifier> logger) : IHostedService, IDisposable
 {
     private readonly string? _socketPath = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
-    private Timer? _watchdog;
+    private readonly ManualResetEventSlim _stopping = new();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -22,13 +24,23 @@ internal sealed partial class SystemdNotifier(IHostApplicationLifetime lifetime,
         {
             Send("READY=1\nSTATUS=Serving");
             if (WatchdogInterval() is { } interval)
-                _watchdog = new Timer(_ => Send("WATCHDOG=1"), null, TimeSpan.Zero, interval);
+                new Thread(() => PingWatchdog(interval)) { IsBackground = true, Name = "systemd watchdog" }.Start();
         });
         lifetime.ApplicationStopping.Register(() => Send("STOPPING=1"));
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping.Set();
+        return Task.CompletedTask;
+    }
+
+    private void PingWatchdog(TimeSpan interval)
+    {
+        do Send("WATCHDOG=1");
+        while (!_stopping.Wait(interval));
+    }
 
     /// <summary>Half of WATCHDOG_USEC (systemd.service(5) recommends pinging at half the interval), when it is meant for us.</summary>
     private static TimeSpan? WatchdogInterval()
@@ -57,7 +69,7 @@ internal sealed partial class SystemdNotifier(IHostApplicationLifetime lifetime,
         }
     }
 
-    public void Dispose() => _watchdog?.Dispose();
+    public void Dispose() => _stopping.Set();
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Could not tell systemd {State}")]
     private static partial void LogNotifyFailed(ILogger logger, Exception exception, string state);

@@ -16,7 +16,7 @@ namespace Appliance.Ui;
 /// </summary>
 internal sealed class PageFrame(IAntiforgery antiforgery, IDataProtectionProvider dataProtection, SystemFacts facts, IKeyVault vault)
 {
-    private const string NoticeCookie = "appliance_notice";
+    private const string NoticeCookie = "__Secure-appliance_notice"; // __Secure- like the session cookie (ApiEndpoints.SessionCookie)
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Appliance.Ui.Notice");
 
     public LayoutModel Build(HttpContext context, string title, string section, string? page, Notice? notice = null)
@@ -62,7 +62,7 @@ internal sealed class PageFrame(IAntiforgery antiforgery, IDataProtectionProvide
     private static CookieOptions CookieOptions(HttpContext context) => new()
     {
         HttpOnly = true,
-        Secure = context.Request.IsHttps,
+        Secure = true, // /appliance is served over HTTPS only
         SameSite = SameSiteMode.Strict,
         Path = "/appliance",
     };

@@ -60,15 +60,14 @@ internal static class UiEndpoints
             {
                 if (username.Length == 0 || password.Length == 0)
                     throw new AccountException(400, "Enter both the username and the password.");
-                AuditTrail.ActingAs(context, username);
-                var (account, secret) = accounts.Login(username, password);
-                AuditTrail.Done(context, "Logged in");
-                context.Response.Cookies.Append(ApiEndpoints.SessionCookie, secret, ApiEndpoints.SessionCookieOptions(context));
+                var account = await SessionLogin.LogInAsync(context, accounts, username, password);
                 return frame.Redirect(context, account.MustChangePassword ? Password : returnUrl);
             }
             catch (AccountException e)
             {
-                return Render(LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null, Notice.Error(e.Message)), username, returnUrl)), e.Status);
+                // An over-long username is not shown again.
+                var shown = System.Text.Encoding.UTF8.GetByteCount(username) <= AccountStore.MaxCredentialBytes ? username : "";
+                return Render(LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null, Notice.Error(e.Message)), shown, returnUrl)), e.Status);
             }
         }).Audited("Log in");
 
@@ -95,9 +94,9 @@ internal static class UiEndpoints
                 var newPassword = form["newPassword"].ToString();
                 if (newPassword != form["confirmPassword"].ToString())
                     throw new AccountException(400, "The new password and its confirmation differ; type the same new password twice.");
-                accounts.ChangePassword(account, form["currentPassword"].ToString(), newPassword);
+                await accounts.ChangePasswordAsync(account, AuthenticationMiddleware.SessionSecretOf(context), form["currentPassword"].ToString(), newPassword, context.RequestAborted);
                 AuditTrail.Done(context, "Changed their own password");
-                return frame.Redirect(context, account.MustChangePassword ? Status : Users, Notice.Ok("Your password is changed."));
+                return frame.Redirect(context, account.MustChangePassword ? Status : Users, Notice.Ok("Your password is changed. Your other sessions are signed out."));
             }
             catch (AccountException e)
             {

@@ -27,7 +27,7 @@ internal static class UserPages
                 var password = form["password"].ToString();
                 if (password != form["confirmPassword"].ToString())
                     throw new AccountException(400, "The initial password and its confirmation differ; type the same password twice.");
-                var added = accounts.AddAdmin(username, password);
+                var added = await accounts.AddAdminAsync(username, password, context.RequestAborted);
                 AuditTrail.Done(context, UserAudit.Added(added.Username));
                 return frame.Redirect(context, Users, Notice.Ok(
                     $"The admin '{added.Username}' is added. Give them the initial password; they must choose their own at the first login."));
@@ -72,10 +72,10 @@ internal static class UserPages
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             try
             {
-                var (account, oneTime) = accounts.ResetPassword(AuthenticationMiddleware.AccountOf(context), form["username"].ToString());
+                var (account, oneTime) = await accounts.ResetPasswordAsync(AuthenticationMiddleware.AccountOf(context), form["username"].ToString(), context.RequestAborted);
                 AuditTrail.Done(context, UserAudit.Reset(account.Username));
                 // The one-time password is shown once, in this response only (never in a redirect URL or a cookie).
-                return UsersView.Create(Model(context, frame, accounts, Notice.Ok($"The password of '{account.Username}' is reset to a one-time password.")) with
+                return UsersView.Create(Model(context, frame, accounts, Notice.Ok($"The password of '{account.Username}' is reset to a one-time password. Their sessions ended and their API tokens are revoked.")) with
                 {
                     ResetPassword = new OneTimeSecret(account.Username, oneTime),
                 });
