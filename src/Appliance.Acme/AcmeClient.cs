@@ -104,7 +104,14 @@ public sealed class AcmeClient
             {
                 throw new AcmeException(AcmeFailure.NotPossible, "The EAB HMAC key is not base64url text; copy it exactly as your CA shows it.");
             }
-            eab = _key.ExternalAccountBinding(binding.KeyId, macKey, directory.NewAccount!);
+            try
+            {
+                eab = _key.ExternalAccountBinding(binding.KeyId, macKey, directory.NewAccount!);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(macKey);
+            }
         }
         var payload = new NewAccountPayload(true, string.IsNullOrWhiteSpace(email) ? null : ["mailto:" + email.Trim()], eab, null);
         using var response = await PostAsync(directory.NewAccount!, JsonSerializer.SerializeToUtf8Bytes(payload, AcmeJson.Default.NewAccountPayload),
