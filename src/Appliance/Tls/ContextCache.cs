@@ -46,26 +46,34 @@ internal sealed class ContextCache<T>(TimeProvider time) where T : class
     /// <summary>Every context made and still kept.</summary>
     public IEnumerable<T> Created => _attempts.Values.Select(a => a.Created).OfType<T>();
 
-    private sealed class Attempt
+    /// <summary>One creation, run once by the first caller while concurrent callers wait for it (no Lazy: its T needs trimming annotations).</summary>
+    private sealed class Attempt(ContextCache<T> cache, Func<T?> create, int failuresBefore)
     {
-        private readonly Lazy<T?> _value;
+        private readonly Lock _lock = new();
+        private volatile bool _done;
+        private T? _value;
 
-        public Attempt(ContextCache<T> cache, Func<T?> create, int failuresBefore)
+        public T? Value
         {
-            _value = new Lazy<T?>(() =>
+            get
             {
-                var value = create();
-                if (value is null)
+                if (_done) return _value;
+                lock (_lock)
                 {
-                    Failures = failuresBefore + 1;
-                    RetryAt = cache.Now + RetryDelay(Failures);
+                    if (_done) return _value;
+                    _value = create();
+                    if (_value is null)
+                    {
+                        Failures = failuresBefore + 1;
+                        RetryAt = cache.Now + RetryDelay(Failures);
+                    }
+                    _done = true; // volatile write: publishes the value, the failures and the retry time
+                    return _value;
                 }
-                return value;
-            });
+            }
         }
 
-        public T? Value => _value.Value;
-        public T? Created => _value.IsValueCreated ? _value.Value : null;
+        public T? Created => _done ? _value : null;
         /// <summary>Failures in a row, this attempt's included; read after <see cref="Value"/>.</summary>
         public int Failures { get; private set; }
         public DateTimeOffset RetryAt { get; private set; }
