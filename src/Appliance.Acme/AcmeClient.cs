@@ -24,6 +24,12 @@ public sealed class AcmeClient
     /// 20 retries leave one request in two million failing (10 left one in two thousand, and an order failed now and then).
     /// </summary>
     public const int MaxBadNonceRetries = 20;
+
+    /// <summary>
+    /// The largest answer read (JSON resources, certificate chains): a chain of a dozen certificates is a few tens of
+    /// kilobytes, so 1 MiB leaves room while a server cannot make the appliance buffer without end.
+    /// </summary>
+    public const int MaxBodyBytes = 1024 * 1024;
     private const string JoseJson = "application/jose+json";
 
     private readonly HttpClient _http;
@@ -54,19 +60,25 @@ public sealed class AcmeClient
     /// <summary>Retry-After values above this are clamped while polling an order or authorization.</summary>
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long one request may take from sending it to the last byte of its answer (a server that trickles is cut off).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     // ---------------------------------------------------------------- directory and account
 
     public async Task<AcmeDirectory> GetDirectoryAsync(CancellationToken cancellationToken = default)
     {
         if (_directory is not null) return _directory;
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, DirectoryUrl), DirectoryUrl.ToString(), cancellationToken);
-        var body = await ReadBodyAsync(response, DirectoryUrl.ToString(), cancellationToken);
+        var body = await ReadBodyAsync(response, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw Refusal(response, body, $"reading the directory {DirectoryUrl}");
         var directory = Deserialize(body, AcmeJson.Default.AcmeDirectory, DirectoryUrl.ToString());
         if (directory.NewNonce is null || directory.NewAccount is null || directory.NewOrder is null)
             throw new AcmeException(AcmeFailure.MalformedResponse,
                 $"{DirectoryUrl} is not an ACME directory: it lacks newNonce, newAccount or newOrder. Check the directory URL (it ends in /directory for most CAs).");
+        foreach (var (name, url) in new[] { ("newNonce", directory.NewNonce), ("newAccount", directory.NewAccount), ("newOrder", directory.NewOrder),
+                     ("revokeCert", directory.RevokeCert), ("keyChange", directory.KeyChange), ("renewalInfo", directory.RenewalInfo) })
+            if (url is not null) AcmeServerUrl.Check(url, DirectoryUrl, $"the directory's {name} URL");
         return _directory = directory;
     }
 
@@ -92,12 +104,19 @@ public sealed class AcmeClient
             {
                 throw new AcmeException(AcmeFailure.NotPossible, "The EAB HMAC key is not base64url text; copy it exactly as your CA shows it.");
             }
-            eab = _key.ExternalAccountBinding(binding.KeyId, macKey, directory.NewAccount!);
+            try
+            {
+                eab = _key.ExternalAccountBinding(binding.KeyId, macKey, directory.NewAccount!);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(macKey);
+            }
         }
         var payload = new NewAccountPayload(true, string.IsNullOrWhiteSpace(email) ? null : ["mailto:" + email.Trim()], eab, null);
         using var response = await PostAsync(directory.NewAccount!, JsonSerializer.SerializeToUtf8Bytes(payload, AcmeJson.Default.NewAccountPayload),
             useJwk: true, accept: null, cancellationToken);
-        var location = response.Headers.Location?.ToString()
+        var location = LocationOf(response, directory.NewAccount!, "the account URL (Location of newAccount)")
             ?? throw new AcmeException(AcmeFailure.MalformedResponse, $"The ACME server answered newAccount without the account URL (Location header); it is not RFC 8555 compliant.");
         AccountUrl = location;
         return location;
@@ -129,7 +148,7 @@ public sealed class AcmeClient
         using var response = await PostAsync(directory.NewOrder!, JsonSerializer.SerializeToUtf8Bytes(payload, AcmeJson.Default.NewOrderPayload),
             useJwk: false, accept: null, cancellationToken);
         var order = await ReadAsync(response, AcmeJson.Default.AcmeOrder, directory.NewOrder!, cancellationToken);
-        var url = response.Headers.Location?.ToString()
+        var url = LocationOf(response, directory.NewOrder!, "the order URL (Location of newOrder)")
             ?? throw new AcmeException(AcmeFailure.MalformedResponse, "The ACME server answered newOrder without the order URL (Location header).");
         return (url, order);
     }
@@ -184,7 +203,7 @@ public sealed class AcmeClient
     public async Task<CertificateDownload> DownloadCertificateAsync(string certificateUrl, CancellationToken cancellationToken = default)
     {
         using var response = await PostAsync(certificateUrl, null, useJwk: false, accept: "application/pem-certificate-chain", cancellationToken);
-        var body = await ReadBodyAsync(response, certificateUrl, cancellationToken);
+        var body = await ReadBodyAsync(response, cancellationToken);
         var pem = Encoding.ASCII.GetString(body);
         if (!pem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
             throw new AcmeException(AcmeFailure.MalformedResponse, $"The certificate at {certificateUrl} is not a PEM certificate chain.");
@@ -203,7 +222,7 @@ public sealed class AcmeClient
         if (certId is null) return null;
         var url = directory.RenewalInfo.TrimEnd('/') + "/" + certId;
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, url), url, cancellationToken);
-        var body = await ReadBodyAsync(response, url, cancellationToken);
+        var body = await ReadBodyAsync(response, cancellationToken);
         if (!response.IsSuccessStatusCode) throw Refusal(response, body, $"reading the renewal information {url}");
         var resource = Deserialize(body, AcmeJson.Default.RenewalInfoResource, url);
         if (resource.SuggestedWindow is null || resource.SuggestedWindow.End <= resource.SuggestedWindow.Start)
@@ -212,6 +231,12 @@ public sealed class AcmeClient
     }
 
     // ---------------------------------------------------------------- transport
+
+    /// <summary>The Location header resolved against the request URL and checked (<see cref="AcmeServerUrl"/>); null when absent.</summary>
+    private string? LocationOf(HttpResponseMessage response, string requestUrl, string what) =>
+        response.Headers.Location is { } location
+            ? AcmeServerUrl.Check(new Uri(new Uri(requestUrl), location).ToString(), DirectoryUrl, what).ToString()
+            : null;
 
     private async Task<T> PostAsGetAsync<T>(string url, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
         (await PostAsGetWithRetryAfterAsync(url, type, cancellationToken)).Value;
@@ -227,6 +252,8 @@ public sealed class AcmeClient
     {
         if (!useJwk && AccountUrl is null)
             throw new InvalidOperationException("The ACME account is not registered yet; call RegisterAsync first.");
+        // Every URL posted to came from the server (directory, Location, order, authorization, Link): none may leave https.
+        AcmeServerUrl.Check(url, DirectoryUrl, "the resource URL");
         for (var attempt = 0; ; attempt++)
         {
             var nonce = await TakeNonceAsync(cancellationToken);
@@ -244,7 +271,7 @@ public sealed class AcmeClient
             if (response.IsSuccessStatusCode) return response;
             using (response)
             {
-                var body = await ReadBodyAsync(response, url, cancellationToken);
+                var body = await ReadBodyAsync(response, cancellationToken);
                 var refusal = Refusal(response, body, $"POST {url}");
                 if (refusal.Problem?.Is(AcmeErrors.BadNonce) == true && attempt < MaxBadNonceRetries) continue;
                 throw refusal;
@@ -261,24 +288,43 @@ public sealed class AcmeClient
         throw new AcmeException(AcmeFailure.MalformedResponse, $"The ACME server gave no Replay-Nonce at {directory.NewNonce} (HTTP {(int)response.StatusCode}).");
     }
 
+    /// <summary>
+    /// Sends the request and reads the whole answer into memory, at most <see cref="MaxBodyBytes"/>, all within
+    /// <see cref="RequestTimeout"/>: the response handed back holds its body already, so no later read can hang.
+    /// </summary>
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> request, string url, CancellationToken cancellationToken)
     {
-        HttpResponseMessage response;
+        using var timer = new CancellationTokenSource(RequestTimeout, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        HttpResponseMessage? response = null;
         try
         {
-            using var message = request();
-            message.Headers.UserAgent.ParseAdd("appliance-acme/1");
-            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using (var message = request())
+            {
+                message.Headers.UserAgent.ParseAdd("appliance-acme/1");
+                response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            }
+            await BufferBodyAsync(response, url, deadline.Token);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            throw new AcmeException(AcmeFailure.Unreachable,
-                $"The ACME server could not be reached at {url}: {e.Message} Check the directory URL, the DNS settings and that the appliance may connect out on HTTPS.", inner: e);
+            response?.Dispose();
+            throw new AcmeException(AcmeFailure.Unreachable, response is null
+                ? $"The ACME server could not be reached at {url}: {e.Message} Check the directory URL, the DNS settings and that the appliance may connect out on HTTPS."
+                : $"The connection to the ACME server broke while reading {url}: {e.Message} Try again later.", inner: e);
         }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new AcmeException(AcmeFailure.Unreachable,
-                $"The ACME server at {url} did not answer within {_http.Timeout.TotalSeconds:0} s. Check the directory URL and the appliance's outbound HTTPS access.", inner: e);
+            response?.Dispose();
+            var limit = (_http.Timeout < RequestTimeout ? _http.Timeout : RequestTimeout).TotalSeconds;
+            throw new AcmeException(AcmeFailure.Unreachable, response is null
+                ? $"The ACME server at {url} did not answer within {limit:0} s. Check the directory URL and the appliance's outbound HTTPS access."
+                : $"The ACME server at {url} did not send its whole answer within {limit:0} s; the appliance stopped reading. Try again later.", inner: e);
+        }
+        catch
+        {
+            response?.Dispose();
+            throw;
         }
         if (response.Headers.TryGetValues("Replay-Nonce", out var nonces))
             foreach (var value in nonces)
@@ -286,20 +332,38 @@ public sealed class AcmeClient
         return response;
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, string url, CancellationToken cancellationToken)
+    /// <summary>Replaces the response's streamed content by the same bytes in memory; refuses an answer over <see cref="MaxBodyBytes"/>.</summary>
+    private static async Task BufferBodyAsync(HttpResponseMessage response, string url, CancellationToken cancellationToken)
     {
-        try
+        var original = response.Content;
+        if (original.Headers.ContentLength > MaxBodyBytes) throw TooLarge(url, $"announced {original.Headers.ContentLength} bytes");
+        using var body = new MemoryStream();
+        await using (var stream = await original.ReadAsStreamAsync(cancellationToken))
         {
-            return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (body.Length + read > MaxBodyBytes) throw TooLarge(url, $"sent more than {MaxBodyBytes} bytes");
+                body.Write(chunk, 0, read);
+            }
         }
-        catch (HttpRequestException e)
-        {
-            throw new AcmeException(AcmeFailure.Unreachable, $"The connection to the ACME server broke while reading {url}: {e.Message} Try again later.", inner: e);
-        }
+        var buffered = new ByteArrayContent(body.ToArray());
+        foreach (var header in original.Headers) buffered.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        response.Content = buffered;
+        original.Dispose();
     }
 
+    private static AcmeException TooLarge(string url, string what) =>
+        new(AcmeFailure.MalformedResponse,
+            $"The ACME server's answer to {url} {what}; the appliance reads at most {MaxBodyBytes} bytes (1 MiB) and stopped. The CA is failing or this is not an ACME server; try again later.");
+
+    /// <summary>The answer's body, already in memory (<see cref="SendAsync"/>).</summary>
+    private static Task<byte[]> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        response.Content.ReadAsByteArrayAsync(cancellationToken);
+
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, string url, CancellationToken cancellationToken) =>
-        Deserialize(await ReadBodyAsync(response, url, cancellationToken), type, url);
+        Deserialize(await ReadBodyAsync(response, cancellationToken), type, url);
 
     private static T Deserialize<T>(byte[] body, JsonTypeInfo<T> type, string url)
     {

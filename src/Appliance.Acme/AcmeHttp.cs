@@ -43,6 +43,7 @@ public static class AcmeHttp
             };
             handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
         }
-        return new HttpClient(handler) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        // Answers read whole by the client (the pre-flight's directory and port 80 probes) stop at the ACME client's own cap.
+        return new HttpClient(handler) { Timeout = timeout ?? TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = AcmeClient.MaxBodyBytes };
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Appliance.Acme.Protocol;
 using Appliance.Acme.Renewal;
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Vault;
@@ -101,15 +102,15 @@ internal sealed class AcmeRepository
         return servers;
     }
 
-    /// <summary>The sealed account key, opened; throws <see cref="VaultUnavailableException"/> when the vault cannot open it.</summary>
-    public byte[] OpenAccountKey(string serverId)
+    /// <summary>The sealed account key, opened (its plaintext zeroed once imported); throws <see cref="VaultUnavailableException"/> when the vault cannot open it.</summary>
+    public AcmeAccountKey OpenAccountKey(string serverId)
     {
         using var connection = _database.Open();
         using var command = Command(connection, null, "SELECT key_sealed FROM acme_accounts WHERE server_id = $id");
         command.Parameters.AddWithValue("$id", serverId);
         var sealedKey = command.ExecuteScalar() as byte[]
             ?? throw new AcmeSettingsException(AcmeSettingsFailure.NotFound, $"The ACME server '{serverId}' has no account; register it again.");
-        return _vault.Open(sealedKey, Ad("acme-account", serverId));
+        return _vault.OpenAndUse(sealedKey, Ad("acme-account", serverId), pkcs8 => AcmeAccountKey.FromPkcs8(pkcs8));
     }
 
     public void ReplaceAccountKey(string serverId, byte[] accountKeyPkcs8, string thumbprint)

@@ -99,7 +99,7 @@ public sealed class AcmeService
     public async Task RolloverAccountKeyAsync(string serverId, CancellationToken cancellationToken = default)
     {
         var server = GetServer(serverId);
-        using var oldKey = AcmeAccountKey.FromPkcs8(_repository.OpenAccountKey(server.Id));
+        using var oldKey = _repository.OpenAccountKey(server.Id);
         using var newKey = AcmeAccountKey.Create();
         await Client(new Uri(server.DirectoryUrl), oldKey, server.AccountUrl).RolloverKeyAsync(newKey, cancellationToken);
         var pkcs8 = newKey.ExportPkcs8();
@@ -195,7 +195,7 @@ public sealed class AcmeService
         try
         {
             var server = GetServer(certificate.ServerId);
-            using var key = AcmeAccountKey.FromPkcs8(_repository.OpenAccountKey(server.Id));
+            using var key = _repository.OpenAccountKey(server.Id);
             var info = await Client(new Uri(server.DirectoryUrl), key, server.AccountUrl).GetRenewalInfoAsync(current.Certificate, cancellationToken);
             if (info is not null) _renewalInfo[certificate.Id] = info;
         }
@@ -233,7 +233,7 @@ public sealed class AcmeService
         try
         {
             var server = GetServer(certificate.ServerId);
-            using var accountKey = AcmeAccountKey.FromPkcs8(_repository.OpenAccountKey(server.Id));
+            using var accountKey = _repository.OpenAccountKey(server.Id);
             var client = Client(new Uri(server.DirectoryUrl), accountKey, server.AccountUrl);
             var directory = await client.GetDirectoryAsync(cancellationToken);
             // RFC 9773 section 5: a renewal names the certificate it replaces when the CA supports renewal information.

@@ -109,6 +109,41 @@ public sealed class AcmeClientTests
         Assert.Equal("The ACME server refused POST https://ca.test/order: too many certificates already issued (rateLimited). The CA's rate limit applies; the appliance tries again after 60 minutes.", error.Message);
     }
 
+    [Theory]
+    [InlineData("http://ca.test/authz/1", "it is plain http while the directory is https, so anyone on the path could read and change the exchange")]
+    [InlineData("ftp://ca.test/authz/1", "its scheme 'ftp' is not https")]
+    [InlineData("https://admin:secret@ca.test/authz/1", "it carries a user name or password")]
+    [InlineData("/authz/1", "it is not an absolute URL")]
+    public async Task AResourceUrlThatLeavesHttpsOrCarriesCredentialsIsRefusedAndNotRequested(string url, string why)
+    {
+        var (client, server) = Connect(Directory());
+        server.On("POST /authz/1", _ => Json("""{"status":"valid","identifier":{"type":"dns","value":"a.example"},"challenges":[]}"""));
+        var error = await Assert.ThrowsAsync<AcmeException>(() => client.GetAuthorizationAsync(url));
+        Assert.Equal(AcmeFailure.MalformedResponse, error.Reason);
+        Assert.Equal($"The ACME server https://ca.test/dir handed out the resource URL '{url}', which the appliance refuses: {why}. "
+            + "The CA is misconfigured or its answer was tampered with; check the directory URL, or contact the CA.", error.Message);
+        Assert.DoesNotContain(server.Requests, r => r.Route == "POST /authz/1");
+    }
+
+    [Fact]
+    public async Task AResourceOnAnotherHttpsHostIsFollowed()
+    {
+        var (client, server) = Connect(Directory());
+        server.On("POST /authz/1", _ => Json("""{"status":"valid","identifier":{"type":"dns","value":"a.example"},"challenges":[]}"""));
+        var authorization = await client.GetAuthorizationAsync("https://cdn.ca.test/authz/1");
+        Assert.Equal("valid", authorization.Status);
+    }
+
+    [Fact]
+    public async Task AnOrderLocationOnPlainHttpIsRefused()
+    {
+        var (client, server) = Connect(Directory());
+        server.On("POST /order", _ => Json("""{"status":"pending"}""", HttpStatusCode.Created, location: "http://ca.test/order/1"));
+        var error = await Assert.ThrowsAsync<AcmeException>(() => client.NewOrderAsync([new AcmeIdentifier("dns", "a.example")], null, null));
+        Assert.StartsWith("The ACME server https://ca.test/dir handed out the order URL (Location of newOrder) 'http://ca.test/order/1', which the appliance refuses: "
+            + "it is plain http while the directory is https", error.Message);
+    }
+
     [Fact]
     public async Task MalformedJsonFromTheDirectoryIsReportedAsSuch()
     {

@@ -114,9 +114,9 @@ public sealed class AcmeServiceTests(PebbleFixture peers) : IDisposable
     {
         var service = Service();
         var server = await service.RegisterServerAsync(Custom(peers.Plain, null));
-        using var oldKey = Appliance.Acme.Protocol.AcmeAccountKey.FromPkcs8(service.Repository.OpenAccountKey(server.Id));
+        using var oldKey = service.Repository.OpenAccountKey(server.Id);
         await service.RolloverAccountKeyAsync(server.Id);
-        using var newKey = Appliance.Acme.Protocol.AcmeAccountKey.FromPkcs8(service.Repository.OpenAccountKey(server.Id));
+        using var newKey = service.Repository.OpenAccountKey(server.Id);
         Assert.NotEqual(oldKey.Thumbprint, newKey.Thumbprint);
 
         var scheduler = new RenewalScheduler(service, new RecordingAlerts(), TimeProvider.System);

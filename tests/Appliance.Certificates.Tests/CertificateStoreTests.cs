@@ -168,6 +168,37 @@ public sealed class CertificateStoreTests : IDisposable
         Assert.Contains((Sha256(leaf), Sha256(root), true), SignatureChecks());
     }
 
+    [Fact]
+    public void EveryPrivateKeyTheStoreDecryptsIsZeroedOnceTheHandshakeContextAndTheExportsAreDone()
+    {
+        var recording = new RecordingVault(_vault);
+        var store = new CertificateStore(_database, recording, TimeProvider.System);
+        var factory = store.EnsureFactoryCertificate("box.example")!;
+
+        using (var identity = store.OpenServingIdentity(factory)!)
+            Assert.NotEmpty(identity.Pkcs8); // what TLS context creation reads
+        store.Export(new ExportSpec([factory.Id], true, true, false, "correct horse battery", ExportFormat.Pem));
+        store.Export(new ExportSpec([factory.Id], true, true, false, "correct horse battery", ExportFormat.Pkcs12));
+
+        Assert.Equal(3, recording.HandedOut.Count);
+        Assert.All(recording.HandedOut, plaintext => Assert.True(plaintext.All(b => b == 0), "a decrypted private key was left in memory"));
+    }
+
+    /// <summary>The real vault, remembering every plaintext buffer it hands out.</summary>
+    private sealed class RecordingVault(IKeyVault inner) : IKeyVault
+    {
+        public List<byte[]> HandedOut { get; } = [];
+        public string Protection => inner.Protection;
+        public bool IsOpen => inner.IsOpen;
+        public byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData) => inner.Seal(plaintext, associatedData);
+        public byte[] Open(ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> associatedData)
+        {
+            var plaintext = inner.Open(sealedData, associatedData);
+            HandedOut.Add(plaintext);
+            return plaintext;
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static (X509Certificate2 Root, X509Certificate2 Leaf) Pki(string rootName)

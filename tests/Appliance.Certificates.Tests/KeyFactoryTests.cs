@@ -22,6 +22,28 @@ public sealed class KeyFactoryTests
         Assert.Equal($"{algorithm} {size} private key", key.ToString());
     }
 
+    [Theory]
+    [InlineData("rsa-2048", KeyAlgorithm.Rsa, 2048)]
+    [InlineData("ecdsa-p384", KeyAlgorithm.Ecdsa, 384)]
+    public void AStoredKeyIsDescribedAroundTheVaultsOwnBufferWhichDisposingZeroes(string type, KeyAlgorithm algorithm, int size)
+    {
+        using var made = KeyFactory.Generate(type);
+        var plaintext = made.Pkcs8.ToArray();
+        var stored = KeyFactory.FromStoredPkcs8(plaintext);
+        Assert.Same(plaintext, stored.Pkcs8); // no second copy of the key
+        Assert.Equal((algorithm, size), (stored.Algorithm, stored.KeySize));
+        Assert.Equal(made.SubjectPublicKeyInfo, stored.SubjectPublicKeyInfo);
+        stored.Dispose();
+        Assert.All(plaintext, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void AStoredKeyThatIsNotPkcs8IsRefusedInWords()
+    {
+        var error = Assert.Throws<CryptographicException>(() => KeyFactory.FromStoredPkcs8([0x04, 0x02, 0x01, 0x02]));
+        Assert.Equal("A stored private key is not PKCS#8; re-import the certificate with its key.", error.Message);
+    }
+
     [Fact]
     public void RefusesAnUnknownKeyType()
     {

@@ -94,11 +94,83 @@ public sealed class EmailApiTests : IAsyncLifetime
         Assert.StartsWith($"The SMTP server 127.0.0.1:{port} could not be reached: ", (await Json.ReadAsync(response)).GetProperty("detail").GetString());
     }
 
-    private static object Settings(int port, string security, string? username = null, string? password = null, string? trustedCertificate = null) => new
+    private static object Settings(int port, string security, string? username = null, string? password = null, string? trustedCertificate = null,
+        string[]? recipients = null, bool enabled = true) => new
     {
-        enabled = true, server = "127.0.0.1", port, security, username, password,
-        sender = "appliance@example.com", recipients = new[] { "admin@example.com" }, trustedCertificate,
+        enabled, server = "127.0.0.1", port, security, username, password,
+        sender = "appliance@example.com", recipients = recipients ?? ["admin@example.com"], trustedCertificate,
     };
+
+    [Fact]
+    public async Task TheSavedPasswordNeverReachesANewServerUntilItIsEnteredAgainAndStaysWhenOnlyTheRecipientsChange()
+    {
+        using var tls = new PebbleTls();
+        var login = new SmtpSinkOptions("starttls", tls.CertificatePath, tls.KeyPath, "appliance", "s3cret");
+        await using var first = await SmtpSink.StartAsync(login);
+        await using var second = await SmtpSink.StartAsync(login); // would accept the saved password: it must never see it
+        using var client = await _appliance.LoginAsync();
+        var ca = File.ReadAllText(tls.CaPath);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("email", Settings(first.Port, "starttls", "appliance", "s3cret", ca))).StatusCode);
+        var recipientsOnly = await Json.ReadAsync(await client.PutAsJsonAsync("email",
+            Settings(first.Port, "starttls", "appliance", recipients: ["oncall@example.com"])));
+        Assert.True(recipientsOnly.GetProperty("hasPassword").GetBoolean());
+        var sent = await client.PostAsync("email/test", null);
+        Assert.True(sent.StatusCode == HttpStatusCode.OK, await sent.Content.ReadAsStringAsync() + first.Output);
+        Assert.Equal(["oncall@example.com"], Assert.Single(await first.WaitForAsync(1)).To.Mailboxes.Select(m => m.Address));
+        var firstLogin = Assert.Single(first.Logins);
+        Assert.Equal(("appliance", "s3cret"), (firstLogin.Username, firstLogin.Password));
+
+        // Another port without the password: refused while alerts are on, nothing changed.
+        var moved = await client.PutAsJsonAsync("email", Settings(second.Port, "starttls", "appliance"));
+        Assert.Equal(HttpStatusCode.BadRequest, moved.StatusCode);
+        Assert.Equal($"The SMTP server changed from 127.0.0.1:{first.Port} (starttls) to 127.0.0.1:{second.Port} (starttls): enter the password for "
+            + "'appliance' again. The saved password is sent only to the server it was entered for.", (await Json.ReadAsync(moved)).GetProperty("detail").GetString());
+        Assert.Equal(first.Port, (await Json.ReadAsync(await client.GetAsync("email"))).GetProperty("port").GetInt32());
+
+        // With alerts off the change is saved without the password, and the test email does not try to log in.
+        var movedOff = await Json.ReadAsync(await client.PutAsJsonAsync("email", Settings(second.Port, "starttls", "appliance", enabled: false)));
+        Assert.False(movedOff.GetProperty("hasPassword").GetBoolean());
+        var refused = await client.PostAsync("email/test", null);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("A login as 'appliance' needs a password: enter it, or leave the username empty to send without login.",
+            (await Json.ReadAsync(refused)).GetProperty("detail").GetString());
+        Assert.Empty(second.Logins);
+
+        // Entered again with the new server, it is sent there.
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("email", Settings(second.Port, "starttls", "appliance", "s3cret"))).StatusCode);
+        var again = await client.PostAsync("email/test", null);
+        Assert.True(again.StatusCode == HttpStatusCode.OK, await again.Content.ReadAsStringAsync() + second.Output);
+        Assert.Single(await second.WaitForAsync(1));
+        var secondLogin = Assert.Single(second.Logins);
+        Assert.Equal(("appliance", "s3cret"), (secondLogin.Username, secondLogin.Password));
+        Assert.Single(first.Logins);
+    }
+
+    [Theory]
+    [InlineData("mail.example.net", 587, "starttls", "mail.example.net:587 (starttls)")]
+    [InlineData("smtp.example.com", 2525, "starttls", "smtp.example.com:2525 (starttls)")]
+    [InlineData("smtp.example.com", 587, "tls", "smtp.example.com:587 (tls)")]
+    public async Task ANewServerPortOrSecurityWithoutThePasswordIsRefusedAndTheSameServerInOtherCaseKeepsIt(string server, int port, string security, string shown)
+    {
+        using var client = await _appliance.LoginAsync();
+        object Body(string host, int p, string sec, string? password) => new
+        {
+            enabled = true, server = host, port = p, security = sec, username = "appliance", password,
+            sender = "appliance@example.com", recipients = new[] { "admin@example.com" },
+        };
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("email", Body("smtp.example.com", 587, "starttls", "s3cret"))).StatusCode);
+
+        var refused = await client.PutAsJsonAsync("email", Body(server, port, security, null));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal($"The SMTP server changed from smtp.example.com:587 (starttls) to {shown}: enter the password for 'appliance' again. "
+            + "The saved password is sent only to the server it was entered for.", (await Json.ReadAsync(refused)).GetProperty("detail").GetString());
+
+        var sameHost = await Json.ReadAsync(await client.PutAsJsonAsync("email", Body("SMTP.Example.COM", 587, "starttls", null)));
+        Assert.True(sameHost.GetProperty("hasPassword").GetBoolean());
+        var reentered = await Json.ReadAsync(await client.PutAsJsonAsync("email", Body(server, port, security, "s3cret")));
+        Assert.True(reentered.GetProperty("hasPassword").GetBoolean());
+    }
 
     [Theory]
     [InlineData("starttls")]

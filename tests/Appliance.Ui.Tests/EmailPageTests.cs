@@ -93,7 +93,8 @@ public sealed class EmailPageTests(BrowserFixture browser) : IAsyncLifetime
         await FillAsync(page, "smtp.example.com", 587, "starttls", "appliance@example.com", "admin@example.com", enabled: false, "appliance", secret);
         await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("alerts are not sent by email until you check");
-        await Expect(page.Locator("#password-stored")).ToContainTextAsync("A password is stored; leave the field empty to keep it.");
+        await Expect(page.Locator("#password-stored")).ToContainTextAsync(
+            "A password is stored; leave the field empty to keep it. Changing the server, port or security clears the saved password; enter it again.");
         await Expect(page.GetByLabel("Login password")).ToHaveValueAsync("");
         Assert.DoesNotContain(secret, await page.ContentAsync());
 

@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 
 namespace Appliance.Certificates.Formats;
@@ -38,7 +39,44 @@ public static class KeyFactory
         }
     }
 
-    /// <summary>Describes a PKCS#8 DER key (algorithm, size, SPKI); used when keys come back from the vault.</summary>
+    /// <summary>
+    /// A key back from the vault (checked when it was imported or made) around <paramref name="pkcs8"/> itself, which the
+    /// result owns: disposing it zeroes the vault's plaintext, and no other copy is made. Read with the runtime's importers
+    /// only, which keep the key in native memory cleared on dispose, not in managed copies that could not be zeroed.
+    /// </summary>
+    /// <exception cref="CryptographicException">The bytes are not a PKCS#8 RSA or EC key.</exception>
+    public static PrivateKeyMaterial FromStoredPkcs8(byte[] pkcs8)
+    {
+        ArgumentNullException.ThrowIfNull(pkcs8);
+        string algorithm;
+        try
+        {
+            // PrivateKeyInfo ::= SEQUENCE { version INTEGER, privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING, ... } (RFC 5208 section 5)
+            ReadOnlySpan<byte> der = pkcs8;
+            AsnDecoder.ReadSequence(der, AsnEncodingRules.DER, out var offset, out var length, out _);
+            var info = der.Slice(offset, length);
+            AsnDecoder.ReadEncodedValue(info, AsnEncodingRules.DER, out _, out _, out var version);
+            AsnDecoder.ReadSequence(info[version..], AsnEncodingRules.DER, out offset, out length, out _);
+            algorithm = AsnDecoder.ReadObjectIdentifier(info[version..].Slice(offset, length), AsnEncodingRules.DER, out _);
+        }
+        catch (AsnContentException e)
+        {
+            throw new CryptographicException("A stored private key is not PKCS#8; re-import the certificate with its key.", e);
+        }
+        using AsymmetricAlgorithm key = algorithm switch
+        {
+            RsaOid => RSA.Create(),
+            EcOid => ECDsa.Create(),
+            _ => throw new CryptographicException($"A stored private key has the algorithm {algorithm}, which the appliance does not serve; re-import the certificate with its key."),
+        };
+        key.ImportPkcs8PrivateKey(pkcs8, out _);
+        return new PrivateKeyMaterial(pkcs8, key is RSA ? KeyAlgorithm.Rsa : KeyAlgorithm.Ecdsa, key.KeySize, key.ExportSubjectPublicKeyInfo());
+    }
+
+    private const string RsaOid = "1.2.840.113549.1.1.1";
+    private const string EcOid = "1.2.840.10045.2.1";
+
+    /// <summary>Describes a PKCS#8 DER key (algorithm, size, SPKI) after the import's checks, in a new buffer.</summary>
     /// <remarks>Refuses what an import would refuse, with a <see cref="CertificateImportException"/> naming "stored key".</remarks>
     public static PrivateKeyMaterial FromPkcs8(byte[] pkcs8)
     {

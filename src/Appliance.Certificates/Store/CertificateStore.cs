@@ -922,7 +922,15 @@ public sealed class CertificateStore
         {
             throw new CertificateStoreException(StoreFailure.KeyUnavailable, e.Message);
         }
-        return KeyFactory.FromPkcs8(pkcs8);
+        try
+        {
+            return KeyFactory.FromStoredPkcs8(pkcs8); // owns the plaintext from here: disposing the key zeroes it
+        }
+        catch (CryptographicException e)
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+            throw new CertificateStoreException(StoreFailure.KeyUnavailable, e.Message);
+        }
     }
 
     private static string? KeyHash(SqliteConnection connection, SqliteTransaction transaction, string keyId)

@@ -56,7 +56,8 @@ public sealed class AesGcmKeyVault : IKeyVault, IDisposable
         var gcm = _gcm ?? throw new VaultUnavailableException(UnavailableReason ?? "The key vault is not open.");
         if (sealedData.Length < 1 + NonceSize + TagSize || sealedData[0] != FormatVersion)
             throw new VaultUnavailableException("A stored private key is damaged (unknown vault format); re-import the certificate with its key.");
-        var plaintext = new byte[sealedData.Length - 1 - NonceSize - TagSize];
+        // Pinned: the GC never moves it, so zeroing it (the caller's duty, see KeyVaultPlaintext) leaves no stale copy behind.
+        var plaintext = GC.AllocateArray<byte>(sealedData.Length - 1 - NonceSize - TagSize, pinned: true);
         try
         {
             lock (_lock)

@@ -14,7 +14,10 @@ public interface IKeyVault
 
     byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData);
 
-    /// <summary>Decrypts; throws <see cref="VaultUnavailableException"/> when the vault is not open or the blob fails authentication.</summary>
+    /// <summary>
+    /// Decrypts into a new buffer that the caller zeroes after use (<see cref="KeyVaultPlaintext.OpenAndUse{TResult}"/> does);
+    /// throws <see cref="VaultUnavailableException"/> when the vault is not open or the blob fails authentication.
+    /// </summary>
     byte[] Open(ReadOnlySpan<byte> sealedData, ReadOnlySpan<byte> associatedData);
 }
 

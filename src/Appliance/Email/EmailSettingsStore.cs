@@ -52,7 +52,8 @@ internal sealed class EmailSettingsStore
             "SELECT enabled, server, port, security, username, password_sealed, sender, recipients, trusted_certificate FROM email_settings WHERE id = 1");
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return SmtpSettings.Disabled;
-        var password = reader.IsDBNull(5) ? null : Encoding.UTF8.GetString(_vault.Open((byte[])reader.GetValue(5), PasswordBinding));
+        // MailKit takes the password as a string; the decrypted bytes at least do not outlive it.
+        var password = reader.IsDBNull(5) ? null : _vault.OpenAndUse((byte[])reader.GetValue(5), PasswordBinding, Encoding.UTF8.GetString);
         return new SmtpSettings(reader.GetInt64(0) != 0, reader.GetString(1), (int)reader.GetInt64(2),
             SmtpSettings.ParseSecurity(reader.GetString(3)) ?? SmtpSecurity.StartTls,
             reader.IsDBNull(4) ? null : reader.GetString(4), password, reader.GetString(6),
@@ -72,9 +73,22 @@ internal sealed class EmailSettingsStore
             """,
             ("$enabled", settings.Enabled ? 1 : 0), ("$server", settings.Server), ("$port", settings.Port),
             ("$security", SmtpSettings.SecurityName(settings.Security)), ("$user", settings.Username),
-            ("$password", settings.Password is { Length: > 0 } password ? _vault.Seal(Encoding.UTF8.GetBytes(password), PasswordBinding) : null),
+            ("$password", settings.Password is { Length: > 0 } password ? Seal(password) : null),
             ("$sender", settings.Sender), ("$recipients", string.Join('\n', settings.Recipients)), ("$trusted", settings.TrustedCertificate),
             ("$at", _time.GetUtcNow().ToString("O")));
         command.ExecuteNonQuery();
+    }
+
+    private byte[] Seal(string password)
+    {
+        var plaintext = Encoding.UTF8.GetBytes(password);
+        try
+        {
+            return _vault.Seal(plaintext, PasswordBinding);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext);
+        }
     }
 }

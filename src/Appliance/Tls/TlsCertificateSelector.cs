@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Appliance.Certificates.Selection;
@@ -20,7 +19,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     private readonly CertificateStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<TlsCertificateSelector> _logger;
-    private readonly ConcurrentDictionary<string, Lazy<ServingContext?>> _contexts = new(StringComparer.Ordinal);
+    private readonly ContextCache<ServingContext> _contexts;
     private readonly ITimer _refresh;
     private readonly Lock _rebuildLock = new();
     private volatile SelectionSnapshot _snapshot = SelectionSnapshot.Empty;
@@ -31,6 +30,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         _store = store;
         _time = time;
         _logger = logger;
+        _contexts = new ContextCache<ServingContext>(time);
         store.Changed += Rebuild;
         Rebuild();
         _refresh = time.CreateTimer(_ => Rebuild(), null, RefreshInterval, RefreshInterval);
@@ -56,8 +56,8 @@ internal sealed partial class TlsCertificateSelector : IDisposable
                 var live = snapshot.Entries.Select(e => e.ContextKey).ToHashSet(StringComparer.Ordinal);
                 // A connection that switched to a dropped context holds its own reference (SSL_set_SSL_CTX).
                 foreach (var key in _contexts.Keys)
-                    if (!live.Contains(key) && _contexts.TryRemove(key, out var dropped) && dropped.IsValueCreated)
-                        dropped.Value?.Dispose();
+                    if (!live.Contains(key) && _contexts.TryRemove(key, out var dropped))
+                        dropped?.Dispose();
             }
             catch (Exception e)
             {
@@ -71,7 +71,8 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     /// The native TLS context (leaf, intermediates and key) that answers this connection, by the snapshot's rules;
     /// when the chosen certificate cannot serve (its key is not open), the factory certificate's; null when
     /// nothing can serve (the handshake then fails). Contexts are made on first use and kept while the certificate
-    /// is unchanged: the handshake of a name already seen costs a dictionary lookup.
+    /// is unchanged: the handshake of a name already seen costs a dictionary lookup. One that could not be made is
+    /// tried again after a pause (<see cref="ContextCache{T}"/>).
     /// </summary>
     public ServingContext? ContextFor(string? serverName, IPAddress localAddress)
     {
@@ -84,7 +85,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     }
 
     private ServingContext? ContextOf(SelectionEntry entry) =>
-        _contexts.GetOrAdd(entry.ContextKey, static (_, e) => new Lazy<ServingContext?>(() => e.Selector.CreateContext(e.Entry)), (Selector: this, Entry: entry)).Value;
+        _contexts.Get(entry.ContextKey, static state => state.Selector.CreateContext(state.Entry), (Selector: this, Entry: entry));
 
     private ServingContext? CreateContext(SelectionEntry entry)
     {
@@ -108,8 +109,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     public void Dispose()
     {
         _refresh.Dispose();
-        foreach (var context in _contexts.Values)
-            if (context.IsValueCreated) context.Value?.Dispose();
+        foreach (var context in _contexts.Created) context.Dispose();
     }
 
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information,
@@ -119,6 +119,6 @@ internal sealed partial class TlsCertificateSelector : IDisposable
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Rebuilding the TLS certificate snapshot failed; the previous one stays in use")]
     private static partial void LogRebuildFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "The TLS context of certificate {CertificateId} could not be made; the factory certificate answers instead")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "The TLS context of certificate {CertificateId} could not be made; the factory certificate answers instead until a retry (after 1 s, doubling to 1 min) succeeds")]
     private static partial void LogContextFailed(ILogger logger, Exception exception, string certificateId);
 }

@@ -34,7 +34,7 @@ public sealed class SmtpSink : IAsyncDisposable
     // argv: port, security (none|starttls|tls), certificate, key, username, password. AUTH needs TLS first with STARTTLS
     // (aiosmtpd's auth_require_tls); with implicit TLS the whole connection is TLS already.
     private const string Server = """
-        import asyncio, ssl, sys
+        import asyncio, base64, ssl, sys
         from aiosmtpd.handlers import Debugging
         from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
         port, security, cert, key, user, password = sys.argv[1:7]
@@ -43,7 +43,10 @@ public sealed class SmtpSink : IAsyncDisposable
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(cert, key)
         # handled=False: aiosmtpd answers a failed login with "535 5.7.8 Authentication credentials invalid" itself.
+        # Every login attempt is recorded (base64, so any byte survives the line): what a server learns, right or wrong.
         def authenticate(server, session, envelope, mechanism, data):
+            if isinstance(data, LoginPassword):
+                print("AUTH-RECEIVED", mechanism, base64.b64encode(data.login).decode(), base64.b64encode(data.password).decode(), flush=True)
             return AuthResult(success=isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password, handled=False)
         options = {}
         if user:
@@ -100,6 +103,13 @@ public sealed class SmtpSink : IAsyncDisposable
             return messages;
         }
     }
+
+    /// <summary>Every login attempt received so far (AUTH PLAIN or LOGIN), oldest first, accepted or not.</summary>
+    public IReadOnlyList<(string Mechanism, string Username, string Password)> Logins =>
+        Output.Split('\n').Where(line => line.StartsWith("AUTH-RECEIVED ", StringComparison.Ordinal))
+            .Select(line => line.Split(' '))
+            .Select(f => (f[1], Encoding.UTF8.GetString(Convert.FromBase64String(f[2])), Encoding.UTF8.GetString(Convert.FromBase64String(f[3]))))
+            .ToList();
 
     /// <summary>Waits until at least <paramref name="count"/> messages arrived.</summary>
     public async Task<IReadOnlyList<MimeMessage>> WaitForAsync(int count, int seconds = 15)
