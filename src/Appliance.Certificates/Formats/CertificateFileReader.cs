@@ -24,12 +24,16 @@ public static class CertificateFileReader
     /// <summary>Most private keys accepted in one file.</summary>
     internal const int MaxKeysPerFile = 10;
 
-    /// <summary>Parses certificates and keys; throws <see cref="CertificateImportException"/> with a clear reason.</summary>
-    public static ParsedFile Read(ImportFile file, string? password)
+    /// <summary>
+    /// Parses certificates and keys; throws <see cref="CertificateImportException"/> with a clear reason. The files of
+    /// one import share one <paramref name="budget"/> (its cancellation throws <see cref="OperationCanceledException"/>);
+    /// without one, the file gets a budget of its own.
+    /// </summary>
+    public static ParsedFile Read(ImportFile file, string? password, KeyDerivationBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         string name = DisplayName(file.FileName);
-        var reading = new FileReading(name, password);
+        var reading = new FileReading(name, password, budget ?? new KeyDerivationBudget());
         try
         {
             reading.Read(file.Content.Span);
@@ -40,11 +44,17 @@ public static class CertificateFileReader
             reading.Discard();
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            reading.Discard();
+            throw;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Whatever BouncyCastle or .NET throw on input the checks above let through is still bad input.
+            // Whatever BouncyCastle or .NET throw on input the checks above let through is still bad input; the
+            // original is kept as the inner exception (the fuzz driver counts a NullReferenceException here as a crash).
             reading.Discard();
-            throw ImportErrors.Damaged(name, "the file could not be read");
+            throw ImportErrors.Damaged(name, "the file could not be read", e);
         }
     }
 
@@ -62,7 +72,7 @@ public static class CertificateFileReader
     }
 
     /// <summary>The state of reading one file: what was found so far, in file order.</summary>
-    private sealed class FileReading(string fileName, string? password)
+    private sealed class FileReading(string fileName, string? password, KeyDerivationBudget budget)
     {
         private const string KeyWhat = "the private key";
 
@@ -214,7 +224,7 @@ public static class CertificateFileReader
             // RFC 7292 4: PFX = { version 3, authSafe, macData OPTIONAL }.
             if (count is 2 or 3 && s[0] is DerInteger version && version.HasValue(3) && s[1] is Asn1Sequence)
             {
-                Pkcs12Reader.Read(s, fileName, password, AddCertificate, AddPrivateKeyInfo);
+                Pkcs12Reader.Read(s, fileName, password, budget, AddCertificate, AddPrivateKeyInfo);
                 return;
             }
 
@@ -297,11 +307,13 @@ public static class CertificateFileReader
 
         private void ReadEncryptedPkcs8(EncryptedPrivateKeyInfo info)
         {
-            PbeGuard.Check(info.EncryptionAlgorithm, fileName);
+            long work = PbeGuard.Check(info.EncryptionAlgorithm, fileName);
             if (password is null)
             {
                 throw ImportErrors.PasswordRequired(fileName, KeyWhat);
             }
+
+            budget.Charge(work, fileName);
 
             byte[] der;
             try
@@ -320,6 +332,8 @@ public static class CertificateFileReader
         // RFC 1421 "Proc-Type: 4,ENCRYPTED" keys as OpenSSL writes them with -traditional; .NET cannot read these.
         private void ReadEncryptedPem(PemBlock block)
         {
+            // RFC 1423 keys derive with OpenSSL's EVP_BytesToKey: one MD5 round.
+            budget.Charge(1, fileName);
             object? read;
             try
             {
