@@ -238,7 +238,7 @@ public static class CertificateFileReader
             // RFC 5958 3: EncryptedPrivateKeyInfo = { encryptionAlgorithm, encryptedData }.
             if (count == 2 && s[0] is Asn1Sequence && s[1] is Asn1OctetString)
             {
-                ReadEncryptedPkcs8(EncryptedPrivateKeyInfo.GetInstance(s));
+                ReadEncryptedPkcs8(Asn1Structure.Decode(() => EncryptedPrivateKeyInfo.GetInstance(s), fileName, "encrypted private key (RFC 5958 3)"));
                 return;
             }
 
@@ -253,7 +253,7 @@ public static class CertificateFileReader
                 // RFC 8017 A.1.2 RSAPrivateKey has 9 integers (version 0); OpenSSL's legacy DSA key has 6.
                 if (count == 9 && ((DerInteger)s[0]).HasValue(0))
                 {
-                    var rsa = RsaPrivateKeyStructure.GetInstance(s);
+                    var rsa = Asn1Structure.Decode(() => RsaPrivateKeyStructure.GetInstance(s), fileName, "RSA private key (RFC 8017 A.1.2)");
                     AddPrivateKeyInfo(new PrivateKeyInfo(new AlgorithmIdentifier(PkcsObjectIdentifiers.RsaEncryption, DerNull.Instance), rsa).GetEncoded(Asn1Encodable.Der));
                     return;
                 }
@@ -267,7 +267,7 @@ public static class CertificateFileReader
             // RFC 5915 3: ECPrivateKey = { version 1, privateKey, [0] parameters, [1] publicKey }.
             if (count >= 2 && s[0] is DerInteger ecVersion && ecVersion.HasValue(1) && s[1] is Asn1OctetString)
             {
-                var ec = ECPrivateKeyStructure.GetInstance(s);
+                var ec = Asn1Structure.Decode(() => ECPrivateKeyStructure.GetInstance(s), fileName, "EC private key (RFC 5915)");
                 if (ec.Parameters is not DerObjectIdentifier curve)
                 {
                     throw KeyNormalizer.Unsupported(fileName, "an EC key with explicit or missing curve parameters");
@@ -282,9 +282,7 @@ public static class CertificateFileReader
 
         private void ReadPkcs7(Asn1Sequence s)
         {
-            var content = BcContentInfo.GetInstance(s);
-            var signedData = BcSignedData.GetInstance(content.Content);
-            var set = signedData.Certificates;
+            var set = Asn1Structure.Decode(() => BcSignedData.GetInstance(BcContentInfo.GetInstance(s).Content).Certificates, fileName, "PKCS#7 structure (RFC 5652)");
             if (set is null || set.Count == 0)
             {
                 throw ImportErrors.Unrecognized(fileName, "the PKCS#7 file holds no certificates");

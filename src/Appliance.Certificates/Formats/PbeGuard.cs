@@ -17,7 +17,10 @@ internal static class PbeGuard
     private const string Pbes1Prefix = "1.2.840.113549.1.5.";
 
     /// <summary>Refuses what cannot or should not be decrypted; returns the iterations decrypting it runs (for <see cref="KeyDerivationBudget"/>).</summary>
-    internal static long Check(AlgorithmIdentifier algorithm, string fileName)
+    internal static long Check(AlgorithmIdentifier algorithm, string fileName) =>
+        Asn1Structure.Decode(() => CheckParameters(algorithm, fileName), fileName, "password-encryption parameter block (RFC 8018, RFC 7292 Appendix C)");
+
+    private static long CheckParameters(AlgorithmIdentifier algorithm, string fileName)
     {
         string oid = algorithm.Algorithm.Id;
         if (oid == Pbes2)

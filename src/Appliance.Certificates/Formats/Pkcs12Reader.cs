@@ -18,10 +18,11 @@ namespace Appliance.Certificates.Formats;
 internal static class Pkcs12Reader
 {
     private const string What = "the PKCS#12 file";
+    private const string Layout = "PKCS#12 structure (RFC 7292)";
 
     internal static void Read(Asn1Sequence sequence, string fileName, string? password, KeyDerivationBudget budget, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
     {
-        var pfx = Pfx.GetInstance(sequence);
+        var pfx = Asn1Structure.Decode(() => Pfx.GetInstance(sequence), fileName, Layout);
         var authSafe = pfx.AuthSafe;
         if (!authSafe.ContentType.Equals(PkcsObjectIdentifiers.Data))
         {
@@ -29,8 +30,8 @@ internal static class Pkcs12Reader
             throw ImportErrors.Unrecognized(fileName, "the PKCS#12 file uses public-key integrity protection, which is not supported; export it again with a password");
         }
 
-        byte[] safeBytes = Asn1OctetString.GetInstance(authSafe.Content).GetOctets();
-        var contents = AuthenticatedSafe.GetInstance(Asn1Object.FromByteArray(safeBytes)).GetContentInfo();
+        byte[] safeBytes = Asn1Structure.Decode(() => Asn1OctetString.GetInstance(authSafe.Content).GetOctets(), fileName, Layout);
+        var contents = Asn1Structure.Decode(() => AuthenticatedSafe.GetInstance(Asn1Object.FromByteArray(safeBytes)).GetContentInfo(), fileName, Layout);
         int macIterations = pfx.MacData is { } macData ? PbeGuard.CheckCount(macData.IterationCount, fileName) : 0;
 
         // All the derivation work in sight is summed before the first one runs: thousands of elements at the
@@ -38,13 +39,13 @@ internal static class Pkcs12Reader
         long ahead = macIterations;
         foreach (var info in contents)
         {
-            if (info.ContentType.Equals(PkcsObjectIdentifiers.EncryptedData) && EncryptedData.GetInstance(info.Content) is { Content: not null } encrypted)
+            if (info.ContentType.Equals(PkcsObjectIdentifiers.EncryptedData) && Encrypted(info, fileName) is { Content: not null } encrypted)
             {
                 ahead += PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName);
             }
             else if (info.ContentType.Equals(PkcsObjectIdentifiers.Data))
             {
-                ahead += ShroudedWork(PlainBags(info), fileName);
+                ahead += ShroudedWork(PlainBags(info, fileName), fileName);
             }
         }
 
@@ -82,11 +83,11 @@ internal static class Pkcs12Reader
             Asn1Sequence bags;
             if (info.ContentType.Equals(PkcsObjectIdentifiers.Data))
             {
-                bags = PlainBags(info);
+                bags = PlainBags(info, fileName);
             }
             else if (info.ContentType.Equals(PkcsObjectIdentifiers.EncryptedData))
             {
-                var encrypted = EncryptedData.GetInstance(info.Content);
+                var encrypted = Encrypted(info, fileName);
                 if (encrypted.Content is null)
                 {
                     continue;
@@ -129,8 +130,17 @@ internal static class Pkcs12Reader
         return true;
     }
 
-    private static Asn1Sequence PlainBags(ContentInfo info) =>
-        Asn1Sequence.GetInstance(Asn1Object.FromByteArray(Asn1OctetString.GetInstance(info.Content).GetOctets()));
+    private static EncryptedData Encrypted(ContentInfo info, string fileName) =>
+        Asn1Structure.Decode(() => EncryptedData.GetInstance(info.Content), fileName, Layout);
+
+    private static Asn1Sequence PlainBags(ContentInfo info, string fileName) =>
+        Asn1Structure.Decode(() => Asn1Sequence.GetInstance(Asn1Object.FromByteArray(Asn1OctetString.GetInstance(info.Content).GetOctets())), fileName, Layout);
+
+    private static SafeBag Bag(Asn1Encodable element, string fileName) =>
+        Asn1Structure.Decode(() => SafeBag.GetInstance(element), fileName, Layout);
+
+    private static EncryptedPrivateKeyInfo Shrouded(SafeBag bag, string fileName) =>
+        Asn1Structure.Decode(() => EncryptedPrivateKeyInfo.GetInstance(bag.BagValue), fileName, Layout);
 
     // The derivation work of the shrouded key bags in one SafeContents.
     private static long ShroudedWork(Asn1Sequence bags, string fileName)
@@ -138,10 +148,10 @@ internal static class Pkcs12Reader
         long work = 0;
         foreach (var element in bags)
         {
-            var bag = SafeBag.GetInstance(element);
+            var bag = Bag(element, fileName);
             if (bag.BagID.Equals(PkcsObjectIdentifiers.Pkcs8ShroudedKeyBag))
             {
-                work += PbeGuard.Check(EncryptedPrivateKeyInfo.GetInstance(bag.BagValue).EncryptionAlgorithm, fileName);
+                work += PbeGuard.Check(Shrouded(bag, fileName).EncryptionAlgorithm, fileName);
             }
         }
 
@@ -152,22 +162,22 @@ internal static class Pkcs12Reader
     {
         foreach (var element in bags)
         {
-            var bag = SafeBag.GetInstance(element);
+            var bag = Bag(element, fileName);
             if (bag.BagID.Equals(PkcsObjectIdentifiers.CertBag))
             {
-                var certBag = CertBag.GetInstance(bag.BagValue);
+                var certBag = Asn1Structure.Decode(() => CertBag.GetInstance(bag.BagValue), fileName, Layout);
                 if (certBag.CertID.Equals(PkcsObjectIdentifiers.X509Certificate))
                 {
-                    addCertificate(Asn1OctetString.GetInstance(certBag.CertValue).GetOctets());
+                    addCertificate(Asn1Structure.Decode(() => Asn1OctetString.GetInstance(certBag.CertValue).GetOctets(), fileName, Layout));
                 }
             }
             else if (bag.BagID.Equals(PkcsObjectIdentifiers.KeyBag))
             {
-                addPrivateKeyInfo(PrivateKeyInfo.GetInstance(bag.BagValue).GetEncoded(Asn1Encodable.Der));
+                addPrivateKeyInfo(Asn1Structure.Decode(() => PrivateKeyInfo.GetInstance(bag.BagValue).GetEncoded(Asn1Encodable.Der), fileName, Layout));
             }
             else if (bag.BagID.Equals(PkcsObjectIdentifiers.Pkcs8ShroudedKeyBag))
             {
-                var encrypted = EncryptedPrivateKeyInfo.GetInstance(bag.BagValue);
+                var encrypted = Shrouded(bag, fileName);
                 budget.Charge(PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName), fileName);
                 byte[] der;
                 try
