@@ -138,6 +138,8 @@ cmd_fuzz() {
     echo "building the fuzz driver failed (log: $logfile)" >&2
     return 1
   fi
+  # Instrumented code needs afl's shared memory: the plain mode (replaying files) runs an uninstrumented copy.
+  rm -rf "$OUT/fuzz/replay"; cp -r "$bin" "$OUT/fuzz/replay"
   for dll in "${FUZZ_INSTRUMENTED[@]}"; do
     dotnet sharpfuzz "$bin/$dll" >>"$logfile" 2>&1 || { cat "$logfile" >&2; echo "sharpfuzz could not instrument $dll" >&2; return 1; }
   done
@@ -176,7 +178,7 @@ cmd_fuzz() {
     report+=("$(printf '%-18s %12s execs %8s/s %6s paths  %s crashes  %s hangs' "$target" "$(stat_of execs_done)" "$(stat_of execs_per_sec)" "$(stat_of corpus_count)" "${crashes:-?}" "${hangs:-?}")")
     if [ "${crashes:-1}" != 0 ] || [ "${hangs:-1}" != 0 ]; then
       found=1
-      echo "$target: ${crashes:-?} crashes, ${hangs:-?} hangs; inputs in $dir/crashes and $dir/hangs; replay: dotnet $bin/Appliance.Fuzz.dll $target $dir/crashes" >&2
+      echo "$target: ${crashes:-?} crashes, ${hangs:-?} hangs; inputs in $dir/crashes and $dir/hangs; replay: dotnet $OUT/fuzz/replay/Appliance.Fuzz.dll $target $dir/crashes" >&2
     fi
   done
   printf 'fuzz: %s\n' "${report[@]}"
