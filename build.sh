@@ -160,7 +160,11 @@ cmd_fuzz() {
     # -t: one input may take 5 s (the plain mode's hang limit too; "+": a seed slower than that on a loaded machine is
     # skipped, not fatal); the driver's .NET start-up happens before the
     # fork-server handshake, so it does not count. -m none: the CLR reserves far more address space than afl's default.
-    if ! timeout --kill-after=30 $((seconds + 120)) afl-fuzz -i "fuzz/corpus/$target" -o "$dir/afl" -t 5000+ -m none -V "$seconds" \
+    # A dictionary (fuzz/dict/TARGET.dict) gives afl the tokens of text formats (JSON members, PEM lines) whose parsing
+    # runs in uninstrumented framework code.
+    local dict=()
+    [ -f "fuzz/dict/$target.dict" ] && dict=(-x "fuzz/dict/$target.dict")
+    if ! timeout --kill-after=30 $((seconds + 120)) afl-fuzz -i "fuzz/corpus/$target" -o "$dir/afl" -t 5000+ -m none -V "$seconds" "${dict[@]}" \
         -- "$(command -v dotnet)" "$bin/Appliance.Fuzz.dll" "$target" >"$dir/afl.log" 2>&1; then
       tail -n 30 "$dir/afl.log" >&2
       echo "afl-fuzz could not run $target (log: $dir/afl.log)" >&2
