@@ -8,11 +8,15 @@ internal sealed class CertificateFileTarget : FuzzTarget
     /// <summary>The seeds' encrypted files use this password, so mutations reach the decrypted contents.</summary>
     internal const string Password = "fuzz";
 
+    /// <summary>The seeds need a few iterations; a mutated count is refused by the budget rather than taking seconds
+    /// (afl would call that a hang). The import's own cap is covered by KeyDerivationBudgetTests.</summary>
+    internal const long MaxIterations = 100_000;
+
     public override string Name => "certificate-file";
 
     public override void Run(byte[] input)
     {
-        var parsed = CertificateFileReader.Read(new ImportFile("fuzz.bin", input), Password);
+        var parsed = CertificateFileReader.Read(new ImportFile("fuzz.bin", input), Password, new KeyDerivationBudget(maxIterations: MaxIterations));
         foreach (var key in parsed.Keys)
         {
             key.Dispose();

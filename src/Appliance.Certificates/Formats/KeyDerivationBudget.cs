@@ -6,7 +6,9 @@ namespace Appliance.Certificates.Formats;
 /// their sum, so a file with thousands of encrypted elements at that cap is refused before any derivation starts
 /// instead of pinning a core for hours. Readers reserve what they can see ahead, then charge each derivation.
 /// </summary>
-public sealed class KeyDerivationBudget(CancellationToken cancellationToken = default)
+/// <param name="maxIterations">The cap; <see cref="MaxIterations"/> for imports (the fuzz driver sets a lower one, so a
+/// mutated iteration count is refused instead of looking like a hang).</param>
+public sealed class KeyDerivationBudget(CancellationToken cancellationToken = default, long maxIterations = KeyDerivationBudget.MaxIterations)
 {
     /// <summary>Twice the per-element cap: a file at the cap plus a MAC at the cap; real files need a few thousand.</summary>
     public const long MaxIterations = 2L * PbeGuard.MaxIterations;
@@ -22,9 +24,9 @@ public sealed class KeyDerivationBudget(CancellationToken cancellationToken = de
     internal void Reserve(long iterations, string fileName)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (_spent + iterations > MaxIterations)
+        if (_spent + iterations > maxIterations)
         {
-            throw TooMuch(fileName, _spent + iterations);
+            throw TooMuch(fileName, _spent + iterations, maxIterations);
         }
     }
 
@@ -35,7 +37,7 @@ public sealed class KeyDerivationBudget(CancellationToken cancellationToken = de
         _spent += iterations;
     }
 
-    private static CertificateImportException TooMuch(string fileName, long asked) =>
+    private static CertificateImportException TooMuch(string fileName, long asked, long maxIterations) =>
         new(ImportFailureReason.TooMuchKeyDerivation, fileName,
-            $"{fileName}: the file asks for too much key-derivation work: its encrypted parts and MAC need {asked:N0} password-derivation iterations in all; at most {MaxIterations:N0} are accepted per import. Export it again with default settings (fewer encrypted parts or iterations), or import the files one at a time.");
+            $"{fileName}: the file asks for too much key-derivation work: its encrypted parts and MAC need {asked:N0} password-derivation iterations in all; at most {maxIterations:N0} are accepted per import. Export it again with default settings (fewer encrypted parts or iterations), or import the files one at a time.");
 }
