@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point: ./build.sh run | run-local | test | publish | image | bench
+# One entry point: ./build.sh run | run-local | test | publish | image | bench | testssl | fuzz
 # Each command installs what it needs on a Debian 12 machine (as root), once, quietly.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,7 +39,9 @@ need_dotnet() {
 # NativeAOT needs clang and zlib; the binary links libsqlite3.so.0 and OpenSSL 3.
 BUILD_PACKAGES=(clang zlib1g-dev libsqlite3-0 libssl3 openssl ca-certificates curl)
 # Tests run the JIT-built test projects (SQLite by its plain name) against real peers.
-TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble python3-aiosmtpd)
+TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble python3-aiosmtpd afl++)
+# Coverage-guided fuzzing (./build.sh fuzz): afl++ drives the SharpFuzz-instrumented parsers.
+FUZZ_PACKAGES=(afl++ libssl3)
 # The virtual box (hw/qemu/launch.sh): QEMU (TCG), OVMF, swtpm, socat for QMP.
 BOX_PACKAGES=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools socat curl openssl)
 IMAGE=$OUT/image/b-series-x64.img
@@ -98,6 +100,9 @@ cmd_test() {
   passed=$( { grep -ohE 'Passed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
   failed=$( { grep -ohE 'Failed: +[0-9]+' "$OUT/test.log" || true; } | awk '{s+=$2} END {print s+0}')
   [ -f "$IMAGE_FIGURES_FILE" ] && sed 's/^image figures: /  image: /' "$IMAGE_FIGURES_FILE"
+  # Every parser that meets outside bytes, fuzzed for a short budget: a crash or hang fails the run.
+  local fuzz_status=0
+  "$ROOT/build.sh" fuzz all "${FUZZ_TEST_SECONDS:-30}" || fuzz_status=$?
   echo "$passed passed, $failed failed"
   if [ "$failed" -ne 0 ]; then
     # Each failure whole (message, launcher output, serial console tail, stack), at most 120 lines
@@ -109,6 +114,79 @@ cmd_test() {
     echo "tests failed (full log: $OUT/test.log)" >&2
     exit 1
   fi
+  if [ "$fuzz_status" -ne 0 ]; then
+    echo "fuzzing found a crash or hang, or could not run (above; inputs under $OUT/fuzz/TARGET/crashes)" >&2
+    exit 1
+  fi
+}
+
+# Coverage-guided fuzzing (fuzz/README.md): ./build.sh fuzz [TARGET|all] [SECONDS]. Builds fuzz/Appliance.Fuzz,
+# instruments our own parser assemblies with sharpfuzz (not BouncyCastle or the framework: their code runs, uninstrumented),
+# runs afl-fuzz on each target from its seed corpus fuzz/corpus/TARGET for SECONDS, and reports afl's figures. Fails
+# when a crash or hang was found; the inputs are copied to out/fuzz/TARGET/crashes and .../hangs.
+FUZZ_INSTRUMENTED=(Appliance.Certificates.dll Appliance.Acme.dll Appliance.Tpm.dll Appliance.Fuzz.Ocsp.dll)
+cmd_fuzz() {
+  local which=${1:-all} seconds=${2:-300}
+  need_dotnet
+  need_packages "${FUZZ_PACKAGES[@]}"
+  local bin=$OUT/fuzz/bin logfile=$OUT/fuzz/build.log
+  mkdir -p "$OUT/fuzz"
+  log "building and instrumenting the fuzz driver"
+  rm -rf "$bin"
+  if ! { dotnet tool restore && dotnet publish fuzz/Appliance.Fuzz/Appliance.Fuzz.csproj -c Release -o "$bin" -nologo -clp:NoSummary; } >"$logfile" 2>&1; then
+    cat "$logfile" >&2
+    echo "building the fuzz driver failed (log: $logfile)" >&2
+    return 1
+  fi
+  # Instrumented code needs afl's shared memory: the plain mode (replaying files) runs an uninstrumented copy.
+  rm -rf "$OUT/fuzz/replay"; cp -r "$bin" "$OUT/fuzz/replay"
+  for dll in "${FUZZ_INSTRUMENTED[@]}"; do
+    dotnet sharpfuzz "$bin/$dll" >>"$logfile" 2>&1 || { cat "$logfile" >&2; echo "sharpfuzz could not instrument $dll" >&2; return 1; }
+  done
+  local targets
+  if [ "$which" = all ]; then
+    mapfile -t targets < <(dotnet "$bin/Appliance.Fuzz.dll" list)
+  else
+    targets=("$which")
+  fi
+  # This VM: no CPU frequency governor, no core_pattern pipe to fix, no free core to bind to.
+  export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1
+  local target found=0 report=()
+  for target in "${targets[@]}"; do
+    [ -d "fuzz/corpus/$target" ] || { echo "no seed corpus fuzz/corpus/$target for target '$target'" >&2; return 1; }
+    local dir=$OUT/fuzz/$target
+    rm -rf "$dir"; mkdir -p "$dir"
+    log "fuzzing $target for $seconds s"
+    # -t: one input may take 5 s (the plain mode's hang limit too; "+": a seed slower than that on a loaded machine is
+    # skipped, not fatal); the driver's .NET start-up happens before the
+    # fork-server handshake, so it does not count. -m none: the CLR reserves far more address space than afl's default.
+    # A dictionary (fuzz/dict/TARGET.dict) gives afl the tokens of text formats (JSON members, PEM lines) whose parsing
+    # runs in uninstrumented framework code.
+    local dict=()
+    [ -f "fuzz/dict/$target.dict" ] && dict=(-x "fuzz/dict/$target.dict")
+    if ! timeout --kill-after=30 $((seconds + 120)) afl-fuzz -i "fuzz/corpus/$target" -o "$dir/afl" -t 5000+ -m none -V "$seconds" "${dict[@]}" \
+        -- "$(command -v dotnet)" "$bin/Appliance.Fuzz.dll" "$target" >"$dir/afl.log" 2>&1; then
+      tail -n 30 "$dir/afl.log" >&2
+      echo "afl-fuzz could not run $target (log: $dir/afl.log)" >&2
+      return 1
+    fi
+    local stats=$dir/afl/default/fuzzer_stats
+    stat_of() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
+    local crashes hangs
+    crashes=$(stat_of saved_crashes) hangs=$(stat_of saved_hangs)
+    for kind in crashes hangs; do
+      if compgen -G "$dir/afl/default/$kind/id:*" >/dev/null; then
+        mkdir -p "$dir/$kind"; cp "$dir/afl/default/$kind"/id:* "$dir/$kind/"
+      fi
+    done
+    report+=("$(printf '%-18s %12s execs %8s/s %6s paths  %s crashes  %s hangs' "$target" "$(stat_of execs_done)" "$(stat_of execs_per_sec)" "$(stat_of corpus_count)" "${crashes:-?}" "${hangs:-?}")")
+    if [ "${crashes:-1}" != 0 ] || [ "${hangs:-1}" != 0 ]; then
+      found=1
+      echo "$target: ${crashes:-?} crashes, ${hangs:-?} hangs; inputs in $dir/crashes and $dir/hangs; replay: dotnet $OUT/fuzz/replay/Appliance.Fuzz.dll $target $dir/crashes" >&2
+    fi
+  done
+  printf 'fuzz: %s\n' "${report[@]}"
+  return "$found"
 }
 
 # Boots the image in the virtual box (hw/qemu/launch.sh run): builds what is missing first.
@@ -173,6 +251,7 @@ case "${1:-}" in
   run) cmd_run ;;
   bench) cmd_bench ;;
   testssl) cmd_testssl ;;
+  fuzz) cmd_fuzz "${2:-all}" "${3:-300}" ;;
   run-local) cmd_run_local ;;
-  *) echo "usage: ./build.sh run | run-local | test | publish | image | bench | testssl" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh run | run-local | test | publish | image | bench | testssl | fuzz [TARGET|all] [SECONDS]" >&2; exit 2 ;;
 esac

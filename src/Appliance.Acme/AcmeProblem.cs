@@ -21,8 +21,10 @@ public sealed record AcmeProblem(
     public string Describe()
     {
         var text = $"{(string.IsNullOrWhiteSpace(Detail) ? "no detail given" : Detail.Trim().TrimEnd('.'))} ({ShortType})";
-        if (Subproblems is { Count: > 0 })
-            text += ": " + string.Join("; ", Subproblems.Select(s => (s.Identifier is null ? "" : s.Identifier.Value + ": ") + s.Describe()));
+        // A server may send null entries ("subproblems":[null], found by fuzzing): they say nothing and are skipped.
+        var subproblems = (Subproblems ?? []).Where(s => s is not null).ToList();
+        if (subproblems.Count > 0)
+            text += ": " + string.Join("; ", subproblems.Select(s => (s.Identifier is null ? "" : s.Identifier.Value + ": ") + s.Describe()));
         return text;
     }
 }

@@ -36,7 +36,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void FactsReadFromTheStoredDataEqualFactsReadFromTheDer()
     {
         var (root, leaf) = Pki("Example Root CA");
-        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        Restart().Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
 
         foreach (var stored in Restart().ListCertificates())
         {
@@ -53,7 +53,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void LoadingTheStoreParsesNoCertificate()
     {
         var (root, leaf) = Pki("Example Root CA");
-        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        Restart().Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
 
         var certificates = Restart().ListCertificates();
 
@@ -92,7 +92,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void DerivedDataOfAnotherVersionOrUnreadableIsReadAgainFromTheDer(string derived, int version)
     {
         var (root, leaf) = Pki("Example Root CA");
-        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        Restart().Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
         Execute($"UPDATE certificates SET derived = '{derived}', derived_version = {version}");
 
         var stored = Restart().ListCertificates().Single(c => !c.Facts.IsCertificateAuthority);
@@ -105,7 +105,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void KeepsEverySignatureCheckMadeForChainBuilding()
     {
         var (root, leaf) = Pki("Example Root CA");
-        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        Restart().Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
 
         Assert.Equal(
             new[] { (Sha256(leaf), Sha256(root), true), (Sha256(root), Sha256(root), true) }.Order(),
@@ -116,7 +116,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void ChainBuildingTrustsTheKeptSignatureChecksAsWritten()
     {
         var (root, leaf) = Pki("Example Root CA");
-        Restart().Import([Pem("chain.pem", leaf, root)], null);
+        Restart().Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
         // The table is the store's own state: a verdict written there is not checked again.
         Execute($"UPDATE signature_checks SET verified = 0 WHERE certificate_sha256 = '{Sha256(leaf)}' AND issuer_sha256 = '{Sha256(root)}'");
 
@@ -132,7 +132,7 @@ public sealed class CertificateStoreTests : IDisposable
         // Two roots with the same name and different keys: only one signed the leaf.
         var (root, leaf) = Pki("Example Root CA");
         var (impostor, _) = Pki("Example Root CA");
-        Restart().Import([Pem("chain.pem", leaf, root, impostor)], null);
+        Restart().Import([Pem("chain.pem", leaf, root, impostor)], null, TestContext.Current.CancellationToken);
 
         var stored = Restart().ListCertificates();
 
@@ -145,7 +145,7 @@ public sealed class CertificateStoreTests : IDisposable
     {
         var (root, leaf) = Pki("Example Root CA");
         var store = Restart();
-        store.Import([Pem("chain.pem", leaf, root)], null);
+        store.Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
 
         store.Delete(Id(leaf));
         Assert.Equal([(Sha256(root), Sha256(root), true)], SignatureChecks());
@@ -159,10 +159,10 @@ public sealed class CertificateStoreTests : IDisposable
     {
         var (root, leaf) = Pki("Example Root CA");
         var store = Restart();
-        store.Import([Pem("leaf.pem", leaf)], null);
+        store.Import([Pem("leaf.pem", leaf)], null, TestContext.Current.CancellationToken);
         Assert.False(store.GetCertificate(Id(leaf)).ChainComplete);
 
-        store.Import([Pem("root.pem", root)], null);
+        store.Import([Pem("root.pem", root)], null, TestContext.Current.CancellationToken);
 
         Assert.True(Restart().GetCertificate(Id(leaf)).ChainComplete);
         Assert.Contains((Sha256(leaf), Sha256(root), true), SignatureChecks());

@@ -24,12 +24,16 @@ public static class CertificateFileReader
     /// <summary>Most private keys accepted in one file.</summary>
     internal const int MaxKeysPerFile = 10;
 
-    /// <summary>Parses certificates and keys; throws <see cref="CertificateImportException"/> with a clear reason.</summary>
-    public static ParsedFile Read(ImportFile file, string? password)
+    /// <summary>
+    /// Parses certificates and keys; throws <see cref="CertificateImportException"/> with a clear reason. The files of
+    /// one import share one <paramref name="budget"/> (its cancellation throws <see cref="OperationCanceledException"/>);
+    /// without one, the file gets a budget of its own.
+    /// </summary>
+    public static ParsedFile Read(ImportFile file, string? password, KeyDerivationBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         string name = DisplayName(file.FileName);
-        var reading = new FileReading(name, password);
+        var reading = new FileReading(name, password, budget ?? new KeyDerivationBudget());
         try
         {
             reading.Read(file.Content.Span);
@@ -40,11 +44,17 @@ public static class CertificateFileReader
             reading.Discard();
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            reading.Discard();
+            throw;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Whatever BouncyCastle or .NET throw on input the checks above let through is still bad input.
+            // Whatever BouncyCastle or .NET throw on input the checks above let through is still bad input; the
+            // original is kept as the inner exception (the fuzz driver counts a NullReferenceException here as a crash).
             reading.Discard();
-            throw ImportErrors.Damaged(name, "the file could not be read");
+            throw ImportErrors.Damaged(name, "the file could not be read", e);
         }
     }
 
@@ -62,7 +72,7 @@ public static class CertificateFileReader
     }
 
     /// <summary>The state of reading one file: what was found so far, in file order.</summary>
-    private sealed class FileReading(string fileName, string? password)
+    private sealed class FileReading(string fileName, string? password, KeyDerivationBudget budget)
     {
         private const string KeyWhat = "the private key";
 
@@ -214,7 +224,7 @@ public static class CertificateFileReader
             // RFC 7292 4: PFX = { version 3, authSafe, macData OPTIONAL }.
             if (count is 2 or 3 && s[0] is DerInteger version && version.HasValue(3) && s[1] is Asn1Sequence)
             {
-                Pkcs12Reader.Read(s, fileName, password, AddCertificate, AddPrivateKeyInfo);
+                Pkcs12Reader.Read(s, fileName, password, budget, AddCertificate, AddPrivateKeyInfo);
                 return;
             }
 
@@ -228,7 +238,7 @@ public static class CertificateFileReader
             // RFC 5958 3: EncryptedPrivateKeyInfo = { encryptionAlgorithm, encryptedData }.
             if (count == 2 && s[0] is Asn1Sequence && s[1] is Asn1OctetString)
             {
-                ReadEncryptedPkcs8(EncryptedPrivateKeyInfo.GetInstance(s));
+                ReadEncryptedPkcs8(Asn1Structure.Decode(() => EncryptedPrivateKeyInfo.GetInstance(s), fileName, "encrypted private key (RFC 5958 3)"));
                 return;
             }
 
@@ -243,7 +253,7 @@ public static class CertificateFileReader
                 // RFC 8017 A.1.2 RSAPrivateKey has 9 integers (version 0); OpenSSL's legacy DSA key has 6.
                 if (count == 9 && ((DerInteger)s[0]).HasValue(0))
                 {
-                    var rsa = RsaPrivateKeyStructure.GetInstance(s);
+                    var rsa = Asn1Structure.Decode(() => RsaPrivateKeyStructure.GetInstance(s), fileName, "RSA private key (RFC 8017 A.1.2)");
                     AddPrivateKeyInfo(new PrivateKeyInfo(new AlgorithmIdentifier(PkcsObjectIdentifiers.RsaEncryption, DerNull.Instance), rsa).GetEncoded(Asn1Encodable.Der));
                     return;
                 }
@@ -257,7 +267,7 @@ public static class CertificateFileReader
             // RFC 5915 3: ECPrivateKey = { version 1, privateKey, [0] parameters, [1] publicKey }.
             if (count >= 2 && s[0] is DerInteger ecVersion && ecVersion.HasValue(1) && s[1] is Asn1OctetString)
             {
-                var ec = ECPrivateKeyStructure.GetInstance(s);
+                var ec = Asn1Structure.Decode(() => ECPrivateKeyStructure.GetInstance(s), fileName, "EC private key (RFC 5915)");
                 if (ec.Parameters is not DerObjectIdentifier curve)
                 {
                     throw KeyNormalizer.Unsupported(fileName, "an EC key with explicit or missing curve parameters");
@@ -272,9 +282,7 @@ public static class CertificateFileReader
 
         private void ReadPkcs7(Asn1Sequence s)
         {
-            var content = BcContentInfo.GetInstance(s);
-            var signedData = BcSignedData.GetInstance(content.Content);
-            var set = signedData.Certificates;
+            var set = Asn1Structure.Decode(() => BcSignedData.GetInstance(BcContentInfo.GetInstance(s).Content).Certificates, fileName, "PKCS#7 structure (RFC 5652)");
             if (set is null || set.Count == 0)
             {
                 throw ImportErrors.Unrecognized(fileName, "the PKCS#7 file holds no certificates");
@@ -297,11 +305,13 @@ public static class CertificateFileReader
 
         private void ReadEncryptedPkcs8(EncryptedPrivateKeyInfo info)
         {
-            PbeGuard.Check(info.EncryptionAlgorithm, fileName);
+            long work = PbeGuard.Check(info.EncryptionAlgorithm, fileName);
             if (password is null)
             {
                 throw ImportErrors.PasswordRequired(fileName, KeyWhat);
             }
+
+            budget.Charge(work, fileName);
 
             byte[] der;
             try
@@ -320,6 +330,8 @@ public static class CertificateFileReader
         // RFC 1421 "Proc-Type: 4,ENCRYPTED" keys as OpenSSL writes them with -traditional; .NET cannot read these.
         private void ReadEncryptedPem(PemBlock block)
         {
+            // RFC 1423 keys derive with OpenSSL's EVP_BytesToKey: one MD5 round.
+            budget.Charge(1, fileName);
             object? read;
             try
             {

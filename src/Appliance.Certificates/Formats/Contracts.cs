@@ -22,11 +22,13 @@ public enum ImportFailureReason
     KeyDoesNotMatch,
     /// <summary>The file is larger than <see cref="CertificateFileReader.MaxFileBytes"/>.</summary>
     FileTooLarge,
+    /// <summary>The file's password-based encryption would cost more than <see cref="KeyDerivationBudget.MaxIterations"/>.</summary>
+    TooMuchKeyDerivation,
 }
 
 /// <summary>An import refusal; <see cref="Exception.Message"/> names the file and tells the admin what to do. Never contains key material.</summary>
-public sealed class CertificateImportException(ImportFailureReason reason, string fileName, string message)
-    : Exception(message)
+public sealed class CertificateImportException(ImportFailureReason reason, string fileName, string message, Exception? inner = null)
+    : Exception(message, inner)
 {
     public ImportFailureReason Reason { get; } = reason;
     public string FileName { get; } = fileName;

@@ -5,9 +5,9 @@ internal static class ImportErrors
 {
     internal const string Formats = "PEM or DER certificates, PKCS#7 (.p7b), PKCS#12 (.pfx/.p12), PKCS#8 or OpenSSL private keys";
 
-    internal static CertificateImportException Damaged(string fileName, string what) =>
+    internal static CertificateImportException Damaged(string fileName, string what, Exception? inner = null) =>
         new(ImportFailureReason.TruncatedOrCorrupt, fileName,
-            $"{fileName}: {what}. The file is damaged or incomplete; export it again from its source and upload the new file.");
+            $"{fileName}: {what}. The file is damaged or incomplete; export it again from its source and upload the new file.", inner);
 
     internal static CertificateImportException Unrecognized(string fileName, string what) =>
         new(ImportFailureReason.UnrecognizedFormat, fileName,

@@ -16,7 +16,11 @@ internal static class PbeGuard
     private const string Pkcs12PbePrefix = "1.2.840.113549.1.12.1.";
     private const string Pbes1Prefix = "1.2.840.113549.1.5.";
 
-    internal static void Check(AlgorithmIdentifier algorithm, string fileName)
+    /// <summary>Refuses what cannot or should not be decrypted; returns the iterations decrypting it runs (for <see cref="KeyDerivationBudget"/>).</summary>
+    internal static long Check(AlgorithmIdentifier algorithm, string fileName) =>
+        Asn1Structure.Decode(() => CheckParameters(algorithm, fileName), fileName, "password-encryption parameter block (RFC 8018, RFC 7292 Appendix C)");
+
+    private static long CheckParameters(AlgorithmIdentifier algorithm, string fileName)
     {
         string oid = algorithm.Algorithm.Id;
         if (oid == Pbes2)
@@ -29,17 +33,18 @@ internal static class PbeGuard
                     $"the file is encrypted with the key derivation {parameters.KeyDerivationFunc.Algorithm.Id}, which is not supported (PBKDF2 is); export it again with default encryption");
             }
 
-            CheckCount(Pbkdf2Params.GetInstance(parameters.KeyDerivationFunc.Parameters).IterationCount, fileName);
+            return CheckCount(Pbkdf2Params.GetInstance(parameters.KeyDerivationFunc.Parameters).IterationCount, fileName);
         }
         else if (oid.StartsWith(Pkcs12PbePrefix, StringComparison.Ordinal))
         {
             // RFC 7292 Appendix C: pkcs-12PbeParams = { salt, iterations }.
-            CheckCount(Pkcs12PbeParams.GetInstance(algorithm.Parameters).Iterations, fileName);
+            // The key and the IV are derived separately (RFC 7292 B.2, IDs 1 and 2): twice the count.
+            return 2L * CheckCount(Pkcs12PbeParams.GetInstance(algorithm.Parameters).Iterations, fileName);
         }
         else if (oid.StartsWith(Pbes1Prefix, StringComparison.Ordinal))
         {
             // RFC 8018 A.3: PBEParameter = { salt, iterationCount }.
-            CheckCount(PbeParameter.GetInstance(algorithm.Parameters).IterationCount, fileName);
+            return CheckCount(PbeParameter.GetInstance(algorithm.Parameters).IterationCount, fileName);
         }
         else
         {
@@ -48,13 +53,15 @@ internal static class PbeGuard
         }
     }
 
-    internal static void CheckCount(Org.BouncyCastle.Math.BigInteger iterations, string fileName)
+    internal static int CheckCount(Org.BouncyCastle.Math.BigInteger iterations, string fileName)
     {
         if (iterations.SignValue <= 0 || iterations.BitLength > 31 || iterations.IntValue > MaxIterations)
         {
             throw ImportErrors.Unrecognized(fileName,
                 $"the file asks for {iterations} password-derivation iterations; between 1 and {MaxIterations} are accepted. Export it again with default settings");
         }
+
+        return iterations.IntValue;
     }
 
     /// <summary>The password as chars; an absent password is tried as the empty one (RFC 7292 allows both).</summary>

@@ -35,7 +35,9 @@ internal sealed record PemBlock(string Label, bool HasHeaders, byte[] Der, strin
 
             string label = text[labelStart..labelEnd];
             string endMarker = "-----END " + label + "-----";
-            int end = text.IndexOf(endMarker, labelEnd, StringComparison.Ordinal);
+            // After the BEGIN line's closing dashes: "-----BEGIN X---------END X-----" shares dashes between the two
+            // lines and is no block (found by fuzzing; it made the body's length negative).
+            int end = text.IndexOf(endMarker, labelEnd + 5, StringComparison.Ordinal);
             if (end < 0)
             {
                 throw ImportErrors.Damaged(fileName, $"the \"{label}\" block has no \"-----END {label}-----\" line (the file seems cut off)");

@@ -18,10 +18,11 @@ namespace Appliance.Certificates.Formats;
 internal static class Pkcs12Reader
 {
     private const string What = "the PKCS#12 file";
+    private const string Layout = "PKCS#12 structure (RFC 7292)";
 
-    internal static void Read(Asn1Sequence sequence, string fileName, string? password, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
+    internal static void Read(Asn1Sequence sequence, string fileName, string? password, KeyDerivationBudget budget, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
     {
-        var pfx = Pfx.GetInstance(sequence);
+        var pfx = Asn1Structure.Decode(() => Pfx.GetInstance(sequence), fileName, Layout);
         var authSafe = pfx.AuthSafe;
         if (!authSafe.ContentType.Equals(PkcsObjectIdentifiers.Data))
         {
@@ -29,17 +30,37 @@ internal static class Pkcs12Reader
             throw ImportErrors.Unrecognized(fileName, "the PKCS#12 file uses public-key integrity protection, which is not supported; export it again with a password");
         }
 
-        byte[] safeBytes = Asn1OctetString.GetInstance(authSafe.Content).GetOctets();
+        byte[] safeBytes = Asn1Structure.Decode(() => Asn1OctetString.GetInstance(authSafe.Content).GetOctets(), fileName, Layout);
+        var contents = Asn1Structure.Decode(() => AuthenticatedSafe.GetInstance(Asn1Object.FromByteArray(safeBytes)).GetContentInfo(), fileName, Layout);
+        int macIterations = pfx.MacData is { } macData ? PbeGuard.CheckCount(macData.IterationCount, fileName) : 0;
+
+        // All the derivation work in sight is summed before the first one runs: thousands of elements at the
+        // per-element cap are refused at once, not after hours.
+        long ahead = macIterations;
+        foreach (var info in contents)
+        {
+            if (info.ContentType.Equals(PkcsObjectIdentifiers.EncryptedData) && Encrypted(info, fileName) is { Content: not null } encrypted)
+            {
+                ahead += PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName);
+            }
+            else if (info.ContentType.Equals(PkcsObjectIdentifiers.Data))
+            {
+                ahead += ShroudedWork(PlainBags(info, fileName), fileName);
+            }
+        }
+
+        budget.Reserve(ahead, fileName);
+
         char[] chars = PbeGuard.Chars(password);
         bool wrongZero = false;
         bool macVerified = false;
         if (pfx.MacData is { } mac)
         {
-            PbeGuard.CheckCount(mac.IterationCount, fileName);
+            budget.Charge(macIterations, fileName);
             if (!MacMatches(mac, chars, false, safeBytes))
             {
                 // An empty password is encoded either as a lone BMPString terminator or as nothing (RFC 7292 B.1 is read both ways).
-                if (chars.Length == 0 && MacMatches(mac, chars, true, safeBytes))
+                if (chars.Length == 0 && Charged(budget, macIterations, fileName) && MacMatches(mac, chars, true, safeBytes))
                 {
                     wrongZero = true;
                 }
@@ -57,23 +78,23 @@ internal static class Pkcs12Reader
             ? ImportErrors.Damaged(fileName, "an encrypted part of the PKCS#12 file could not be decrypted")
             : password is null ? ImportErrors.PasswordRequired(fileName, What) : ImportErrors.WrongPassword(fileName, What);
 
-        var contents = AuthenticatedSafe.GetInstance(Asn1Object.FromByteArray(safeBytes)).GetContentInfo();
         foreach (var info in contents)
         {
-            byte[] bagsDer;
+            Asn1Sequence bags;
             if (info.ContentType.Equals(PkcsObjectIdentifiers.Data))
             {
-                bagsDer = Asn1OctetString.GetInstance(info.Content).GetOctets();
+                bags = PlainBags(info, fileName);
             }
             else if (info.ContentType.Equals(PkcsObjectIdentifiers.EncryptedData))
             {
-                var encrypted = EncryptedData.GetInstance(info.Content);
+                var encrypted = Encrypted(info, fileName);
                 if (encrypted.Content is null)
                 {
                     continue;
                 }
 
-                PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName);
+                budget.Charge(PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName), fileName);
+                byte[] bagsDer;
                 try
                 {
                     var cipher = (IBufferedCipher)PbeUtilities.CreateEngine(encrypted.EncryptionAlgorithm);
@@ -86,41 +107,78 @@ internal static class Pkcs12Reader
                 }
 
                 // Decrypted bytes were never seen by the guard that checked the file.
-                if (Asn1Guard.Check(bagsDer, out _) != Asn1Guard.Verdict.Ok)
+                if (Asn1Guard.Check(bagsDer, out _) != Asn1Guard.Verdict.Ok || Asn1Object.FromByteArray(bagsDer) is not Asn1Sequence decrypted)
                 {
                     throw DecryptFailed();
                 }
+
+                bags = decrypted;
+                budget.Reserve(ShroudedWork(bags, fileName), fileName);
             }
             else
             {
                 throw ImportErrors.Unrecognized(fileName, "the PKCS#12 file uses public-key privacy protection, which is not supported; export it again with a password");
             }
 
-            ReadBags(Asn1Sequence.GetInstance(Asn1Object.FromByteArray(bagsDer)), fileName, chars, wrongZero, DecryptFailed, addCertificate, addPrivateKeyInfo);
+            ReadBags(bags, fileName, chars, wrongZero, budget, DecryptFailed, addCertificate, addPrivateKeyInfo);
         }
     }
 
-    private static void ReadBags(Asn1Sequence bags, string fileName, char[] chars, bool wrongZero, Func<CertificateImportException> decryptFailed, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
+    private static bool Charged(KeyDerivationBudget budget, int iterations, string fileName)
+    {
+        budget.Charge(iterations, fileName);
+        return true;
+    }
+
+    private static EncryptedData Encrypted(ContentInfo info, string fileName) =>
+        Asn1Structure.Decode(() => EncryptedData.GetInstance(info.Content), fileName, Layout);
+
+    private static Asn1Sequence PlainBags(ContentInfo info, string fileName) =>
+        Asn1Structure.Decode(() => Asn1Sequence.GetInstance(Asn1Object.FromByteArray(Asn1OctetString.GetInstance(info.Content).GetOctets())), fileName, Layout);
+
+    private static SafeBag Bag(Asn1Encodable element, string fileName) =>
+        Asn1Structure.Decode(() => SafeBag.GetInstance(element), fileName, Layout);
+
+    private static EncryptedPrivateKeyInfo Shrouded(SafeBag bag, string fileName) =>
+        Asn1Structure.Decode(() => EncryptedPrivateKeyInfo.GetInstance(bag.BagValue), fileName, Layout);
+
+    // The derivation work of the shrouded key bags in one SafeContents.
+    private static long ShroudedWork(Asn1Sequence bags, string fileName)
+    {
+        long work = 0;
+        foreach (var element in bags)
+        {
+            var bag = Bag(element, fileName);
+            if (bag.BagID.Equals(PkcsObjectIdentifiers.Pkcs8ShroudedKeyBag))
+            {
+                work += PbeGuard.Check(Shrouded(bag, fileName).EncryptionAlgorithm, fileName);
+            }
+        }
+
+        return work;
+    }
+
+    private static void ReadBags(Asn1Sequence bags, string fileName, char[] chars, bool wrongZero, KeyDerivationBudget budget, Func<CertificateImportException> decryptFailed, Action<byte[]> addCertificate, Action<byte[]> addPrivateKeyInfo)
     {
         foreach (var element in bags)
         {
-            var bag = SafeBag.GetInstance(element);
+            var bag = Bag(element, fileName);
             if (bag.BagID.Equals(PkcsObjectIdentifiers.CertBag))
             {
-                var certBag = CertBag.GetInstance(bag.BagValue);
+                var certBag = Asn1Structure.Decode(() => CertBag.GetInstance(bag.BagValue), fileName, Layout);
                 if (certBag.CertID.Equals(PkcsObjectIdentifiers.X509Certificate))
                 {
-                    addCertificate(Asn1OctetString.GetInstance(certBag.CertValue).GetOctets());
+                    addCertificate(Asn1Structure.Decode(() => Asn1OctetString.GetInstance(certBag.CertValue).GetOctets(), fileName, Layout));
                 }
             }
             else if (bag.BagID.Equals(PkcsObjectIdentifiers.KeyBag))
             {
-                addPrivateKeyInfo(PrivateKeyInfo.GetInstance(bag.BagValue).GetEncoded(Asn1Encodable.Der));
+                addPrivateKeyInfo(Asn1Structure.Decode(() => PrivateKeyInfo.GetInstance(bag.BagValue).GetEncoded(Asn1Encodable.Der), fileName, Layout));
             }
             else if (bag.BagID.Equals(PkcsObjectIdentifiers.Pkcs8ShroudedKeyBag))
             {
-                var encrypted = EncryptedPrivateKeyInfo.GetInstance(bag.BagValue);
-                PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName);
+                var encrypted = Shrouded(bag, fileName);
+                budget.Charge(PbeGuard.Check(encrypted.EncryptionAlgorithm, fileName), fileName);
                 byte[] der;
                 try
                 {

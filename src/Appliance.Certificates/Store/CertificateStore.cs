@@ -150,7 +150,7 @@ public sealed class CertificateStore
     /// a key is matched to its certificate by public key, completes a pending certificate request, or waits for its
     /// certificate. A certificate with the same subject and key as a stored one and a later expiration renews it.
     /// </summary>
-    public ImportResult Import(IReadOnlyList<ImportFile> files, string? password)
+    public ImportResult Import(IReadOnlyList<ImportFile> files, string? password, CancellationToken cancellationToken = default)
     {
         if (files.Count == 0)
             throw new CertificateStoreException(StoreFailure.Invalid, "No file was uploaded; choose one or more certificate or key files.");
@@ -160,7 +160,9 @@ public sealed class CertificateStore
         var parsed = new List<ParsedFile>();
         try
         {
-            foreach (var file in files) parsed.Add(CertificateFileReader.Read(file, password));
+            // One key-derivation budget for the whole import; an aborted request stops between encrypted elements.
+            var budget = new KeyDerivationBudget(cancellationToken);
+            foreach (var file in files) parsed.Add(CertificateFileReader.Read(file, password, budget));
             return ImportParsed(parsed);
         }
         finally

@@ -104,7 +104,15 @@ internal static class Tpm2Frame
             throw new TpmFormatException($"{CommandName(command)} response has tag 0x{(ushort)tag:X4}.");
         }
 
-        var parameters = reader.ReadBytes(checked((int)reader.ReadUInt32())).ToArray();
+        // parameterSize is a UINT32 the TPM chose: checked against what arrived before it becomes an int (a size over
+        // 2 GiB threw OverflowException, found by fuzzing).
+        var parameterSize = reader.ReadUInt32();
+        if (parameterSize > reader.Remaining)
+        {
+            throw new TpmFormatException($"{CommandName(command)} response says its parameters take {parameterSize} bytes but only {reader.Remaining} follow.");
+        }
+
+        var parameters = reader.ReadBytes((int)parameterSize).ToArray();
         var auth = new TpmAuthResponse(reader.ReadSized().ToArray(), (TpmaSession)reader.ReadByte(), reader.ReadSized().ToArray());
         reader.ExpectEnd($"{CommandName(command)} response");
         if (authorization is null)

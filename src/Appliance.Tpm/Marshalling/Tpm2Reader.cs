@@ -49,7 +49,8 @@ internal ref struct Tpm2Reader
 
     private ReadOnlySpan<byte> Take(int count)
     {
-        if (count < 0 || Position + count > _buffer.Length)
+        // Compared as a remainder: Position + count could overflow for a count near int.MaxValue.
+        if (count < 0 || count > _buffer.Length - Position)
         {
             throw new TpmFormatException($"TPM data ends after {_buffer.Length} bytes; {count} more were expected at offset {Position}.");
         }

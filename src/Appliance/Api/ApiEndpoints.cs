@@ -102,7 +102,7 @@ internal static class ApiEndpoints
         api.MapPost("/certificates/import", async (HttpContext context, CertificateStore store) =>
         {
             var (files, password) = await ReadUpload(context);
-            var result = store.Import(files, password);
+            var result = store.Import(files, password, context.RequestAborted);
             AuditTrail.Done(context, CertificateAudit.Imported(result));
             return Results.Json(new ImportResultDto(
                 result.Certificates.Select(CertificateDto.From).ToList(),

@@ -79,7 +79,7 @@ internal static class CertificatePages
                     files.Add(new ImportFile(Path.GetFileName(part.FileName), buffer.ToArray()));
                 }
                 var password = form["password"].ToString();
-                var result = store.Import(files, password.Length == 0 ? null : password);
+                var result = store.Import(files, password.Length == 0 ? null : password, context.RequestAborted);
                 AuditTrail.Done(context, CertificateAudit.Imported(result));
                 var what = new List<string>();
                 if (result.Certificates.Count > 0) what.Add($"{result.Certificates.Count} certificate{(result.Certificates.Count == 1 ? "" : "s")} ({string.Join(", ", result.Certificates.Select(c => c.FriendlyName))})");
