@@ -1,6 +1,7 @@
 using Appliance.Accounts;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
+using Appliance.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Appliance.Api;
@@ -12,12 +13,22 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
     {
         try
         {
+            var api = ApiEndpoints.IsApi(context.Request.Path);
+            if (api && ApiRequestGuard.Refusal(context) is { } refused) throw new ApiException(400, refused);
             await next(context);
+            // Status-only answers from the framework (route or query binding, routing's 405/415, Kestrel limits)
+            // get a problem document too: every API refusal explains itself.
+            if (api && context.Response.StatusCode >= 400 && !context.Response.HasStarted && context.Response.ContentType is null)
+            {
+                var status = context.Response.StatusCode;
+                LogRefusal(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value), status, "(no detail)");
+                await ApiEndpoints.Problem(status, ApiRequestGuard.DetailFor(status, context)).ExecuteAsync(context);
+            }
         }
-        catch (Exception e) when (!context.Response.HasStarted && Describe(e) is { } mapped)
+        catch (Exception e) when (!context.Response.HasStarted && Describe(e, context) is { } mapped)
         {
-            if (mapped.Status >= 500) LogFailure(logger, e, context.Request.Method, context.Request.Path);
-            else LogRefusal(logger, context.Request.Method, context.Request.Path, mapped.Status, mapped.Detail);
+            if (mapped.Status >= 500) LogFailure(logger, e, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value));
+            else LogRefusal(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value), mapped.Status, LogText.Escape(mapped.Detail, 1024));
             context.Response.Clear();
             if (ApiEndpoints.IsApi(context.Request.Path))
                 await ApiEndpoints.Problem(mapped.Status, mapped.Detail).ExecuteAsync(context);
@@ -27,7 +38,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
     }
 
     /// <summary>The status and the admin-facing words for a refusal; null for a cancelled request.</summary>
-    internal static (int Status, string Detail)? Describe(Exception e) => e switch
+    internal static (int Status, string Detail)? Describe(Exception e, HttpContext? context = null) => e switch
     {
         ApiException a => (a.Status, a.Message),
         AccountException a => (a.Status, a.Message),
@@ -42,9 +53,12 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
             StoreFailure.KeyUnavailable => 503,
             _ => 400,
         }, s.Message),
+        BadHttpRequestException b when b.StatusCode == 413 && context is not null && !ApiRequestGuard.IsUpload(context) =>
+            (413, $"The request body is larger than the {ApiEndpoints.MaxJsonBytes / 1024} KiB accepted here; send a smaller JSON body."),
         BadHttpRequestException b when b.StatusCode == 413 =>
             (413, $"The upload is larger than the {ApiEndpoints.MaxImportBytes / (1024 * 1024)} MB accepted; import fewer or smaller files at a time."),
-        BadHttpRequestException b => (b.StatusCode, b.Message),
+        BadHttpRequestException b when b.StatusCode < 500 =>
+            (b.StatusCode, $"{b.Message} Check the request against the OpenAPI document at {ApiEndpoints.OpenApiDocument}."),
         OperationCanceledException => null,
         _ => (500, "The appliance failed to complete the request; the service log has the details. Try again, and contact support if it persists."),
     };
