@@ -172,6 +172,8 @@ internal static class ApiEndpoints
         {
             var allowed = ApiMethods.At(endpoints, context.Request.Path);
             if (allowed.Count == 0) return Problem(404, ApiRequestGuard.DetailFor(404, context));
+            // The route takes this method but not this body's content type (routing's Accepts check, RFC 9110 section 15.5.16).
+            if (allowed.Contains(context.Request.Method, StringComparer.OrdinalIgnoreCase)) return Problem(415, ApiRequestGuard.DetailFor(415, context));
             context.Response.Headers.Allow = string.Join(", ", allowed);
             return Problem(405, ApiRequestGuard.DetailFor(405, context));
         });
@@ -239,7 +241,7 @@ internal static class ApiEndpoints
         }
         catch (JsonException e)
         {
-            throw new ApiException(400, $"The request body is not valid JSON for this route: {JsonShape.Words(e)} Check it against the OpenAPI document at {OpenApiDocument}.");
+            throw new ApiException(400, $"The request body is not valid JSON for this route: {JsonShape.Words(e, json)} Check it against the OpenAPI document at {OpenApiDocument}.");
         }
     }
 

@@ -45,15 +45,34 @@ internal static class JsonShape
         return null;
     }
 
-    /// <summary>A serializer refusal in the admin's words: where in the body, without the service's type names.</summary>
-    public static string Words(JsonException e)
+    /// <summary>
+    /// A serializer refusal in the admin's words: where in the body, without the service's type names. Decided from the
+    /// body and the exception's path, not its message (NativeAOT strips the serializer's message texts to resource keys).
+    /// </summary>
+    public static string Words(JsonException e, ReadOnlySpan<byte> json)
     {
         var line = e.LineNumber is { } l ? $" (line {l + 1}, byte {e.BytePositionInLine + 1})" : "";
-        if (e.Message.Contains("missing required properties", StringComparison.Ordinal))
-            return $"required members are missing: {e.Message[(e.Message.IndexOf("including:", StringComparison.Ordinal) + "including:".Length)..].Trim().TrimEnd('.')}.";
-        if (e.Message.Contains("could not be converted", StringComparison.Ordinal))
-            return $"the value at {e.Path ?? "$"} is not of the type this route takes{line}.";
-        return $"the body is not well-formed JSON{line}.";
+        if (!IsWellFormed(json)) return $"the body is not well-formed JSON{line}.";
+        if (e.Message.Contains("required", StringComparison.OrdinalIgnoreCase))
+        {
+            var names = System.Text.RegularExpressions.Regex.Matches(e.Message, "'([A-Za-z]+)'").Select(m => m.Groups[1].Value).Where(n => char.IsLower(n[0]));
+            return $"a required member is missing: {string.Join(", ", names)}.";
+        }
+        return $"the value at {e.Path ?? "$"} is not of the type this route takes{line}.";
+    }
+
+    private static bool IsWellFormed(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            while (reader.Read()) { }
+            return reader.BytesConsumed > 0;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static string PathOf(List<(bool IsArray, int Index, string? Name)> path)

@@ -55,16 +55,21 @@ public sealed class MalformedRequestTests(ApplianceFixture fixture)
         Assert.Contains("without '.' or '..' segments", await AssertProblemAsync(response, HttpStatusCode.BadRequest));
     }
 
+    /// <summary>
+    /// Kestrel refuses a request target that decodes to a NUL while parsing the request line, before any middleware
+    /// runs: a 400 without a body, and the connection is closed. No handler ever sees such an id.
+    /// </summary>
     [Theory]
     [InlineData("certificates/%00")]
     [InlineData("certificates/a%00b")]
     [InlineData("users/%00/password-reset")]
-    public async Task ANulInAPathSegmentIsRefusedWithAProblemDocument(string target)
+    public async Task ANulInAPathSegmentIsRefusedBeforeTheApplication(string target)
     {
         using var client = await Appliance.LoginAsync();
         using var response = await client.GetAsync(Raw(target));
-        Assert.True((int)response.StatusCode is >= 400 and < 500, $"{target} answered {(int)response.StatusCode}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(response.Headers.ConnectionClose);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
     }
 
     [Theory]
