@@ -64,6 +64,48 @@ public sealed class ApiDocumentTests(ApplianceFixture fixture)
         Assert.Equal(0, paths.GetProperty("/appliance/api/v1/session").GetProperty("post").GetProperty("security").GetArrayLength());
     }
 
+    [Fact]
+    public async Task EveryOperationListsItsRefusalsAsProblemDocumentsAndTheSchemasSayWhatTheHandlersAccept()
+    {
+        using var client = await Appliance.LoginAsync();
+        using var document = JsonDocument.Parse(await client.GetStringAsync("../openapi.json"));
+        var root = document.RootElement;
+        var paths = root.GetProperty("paths");
+        foreach (var path in paths.EnumerateObject())
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name != "parameters"))
+            {
+                var responses = operation.Value.GetProperty("responses");
+                var write = operation.Name != "get";
+                int[] expected = write ? [400, 401, 409, 507] : [400, 401];
+                foreach (var status in expected)
+                {
+                    Assert.True(responses.TryGetProperty(status.ToString(), out var response), $"{operation.Name} {path.Name} does not list {status}");
+                    Assert.EndsWith("/ProblemDetails", response.GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString());
+                }
+                if (operation.Value.TryGetProperty("requestBody", out var body) && body.GetProperty("content").TryGetProperty("application/json", out _))
+                    Assert.True(responses.TryGetProperty("413", out _) && responses.TryGetProperty("415", out _), $"{operation.Name} {path.Name} takes JSON but lists no 413/415");
+            }
+        Assert.True(paths.GetProperty("/appliance/api/v1/session").GetProperty("post").GetProperty("responses").TryGetProperty("429", out _));
+        Assert.True(paths.GetProperty("/appliance/api/v1/certificates/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+
+        var schemas = root.GetProperty("components").GetProperty("schemas");
+        Assert.Equal(["detail", "status", "title", "type"], schemas.GetProperty("ProblemDetails").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
+        // Refused when null, so not nullable; required where a missing member is refused; lengths and enums as enforced.
+        var session = schemas.GetProperty("SessionRequest");
+        Assert.Equal("string", session.GetProperty("properties").GetProperty("username").GetProperty("type").GetString());
+        Assert.Equal(256, session.GetProperty("properties").GetProperty("username").GetProperty("maxLength").GetInt32());
+        Assert.Equal(["password", "username"], session.GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
+        Assert.Equal(["letsencrypt", "buypass", "custom"], schemas.GetProperty("AcmeServerBody").GetProperty("properties").GetProperty("type").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("pkcs12", schemas.GetProperty("ExportBody").GetProperty("properties").GetProperty("format").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(64, schemas.GetProperty("CreateRequestBody").GetProperty("properties").GetProperty("friendlyName").GetProperty("maxLength").GetInt32());
+        Assert.False(schemas.GetProperty("EmailSettingsBody").TryGetProperty("required", out var emailRequired) && emailRequired.GetArrayLength() > 0, "PUT email takes every member as optional");
+        Assert.Equal("ip-address", schemas.GetProperty("AddressDto").GetProperty("properties").GetProperty("address").GetProperty("format").GetString());
+        Assert.Equal(["tpm", "software"], schemas.GetProperty("StatusDto").GetProperty("properties").GetProperty("keyProtection").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        // The audit query is documented as the handler parses it.
+        var audit = paths.GetProperty("/appliance/api/v1/audit").GetProperty("get").GetProperty("parameters");
+        Assert.Equal(["limit", "before"], audit.EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+    }
+
     private static IEnumerable<string> References(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => element.EnumerateObject().SelectMany(p =>

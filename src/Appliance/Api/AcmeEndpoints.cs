@@ -110,14 +110,14 @@ internal static class AcmeEndpoints
             AuditTrail.Done(context, AcmeAudit.Registered(server));
             return Results.Json(AcmeServerDto.From(server), AcmeApiJson.Default.AcmeServerDto, statusCode: 201);
         }).Accepts<AcmeServerBody>("application/json").Produces<AcmeServerDto>(201)
-            .WithSummary("Register an ACME server (Let's Encrypt, Buypass or custom with EAB): the account is created now").Audited("Register an ACME server");
+            .WithSummary("Register an ACME server (Let's Encrypt, Buypass or custom with EAB): the account is created now").Refuses(429, 502).Audited("Register an ACME server");
 
         acme.MapPost("/servers/{id}/rollover", async (string id, HttpContext context, AcmeService service) =>
         {
             await service.RolloverAccountKeyAsync(id, context.RequestAborted);
             AuditTrail.Done(context, $"Rolled over the account key at the ACME server {service.GetServer(id).DirectoryUrl}");
             return Results.NoContent();
-        }).Produces(204).WithSummary("Roll over the ACME account key").Audited("Roll over an ACME account key");
+        }).Produces(204).WithSummary("Roll over the ACME account key").Refuses(429, 502, 503).Audited("Roll over an ACME account key");
 
         acme.MapDelete("/servers/{id}", (string id, HttpContext context, AcmeService service) =>
         {
@@ -154,7 +154,7 @@ internal static class AcmeEndpoints
             return Results.Json(AutomatedCertificateDto.From(certificate, false) with { Warnings = checks },
                 AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 201);
         }).Accepts<AutomatedCertificateBody>("application/json").Produces<AutomatedCertificateDto>(201).Produces<PreflightProblemDto>(422, "application/problem+json")
-            .WithSummary("Request an automated certificate by hostname and key type (pre-flight checks refuse with 422)").Audited("Request an automated certificate");
+            .WithSummary("Request an automated certificate by hostname and key type (pre-flight checks refuse with 422)").Refuses(429, 502).Audited("Request an automated certificate");
 
         acme.MapDelete("/certificates/{id}", (string id, HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
         {

@@ -49,7 +49,7 @@ internal static class ApiEndpoints
             }
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
-        }).Accepts<SessionRequest>("application/json").Produces<SessionResponse>().WithSummary("Log in: sets the session cookie").AddOpenApiOperationTransformer(ApiDocument.Anonymous).Audited("Log in");
+        }).Accepts<SessionRequest>("application/json").Produces<SessionResponse>().WithSummary("Log in: sets the session cookie").AddOpenApiOperationTransformer(ApiDocument.Anonymous).Refuses(429).Audited("Log in");
 
         api.MapDelete("/session", (HttpContext context, AccountStore accounts) =>
         {
@@ -108,7 +108,7 @@ internal static class ApiEndpoints
                 result.Certificates.Select(CertificateDto.From).ToList(),
                 result.Keys.Select(KeyDto.From).ToList(),
                 result.Warnings), ApiJson.Default.ImportResultDto);
-        }).Produces<ImportResultDto>().AddOpenApiOperationTransformer(ApiDocument.DescribeUpload)
+        }).Produces<ImportResultDto>().AddOpenApiOperationTransformer(ApiDocument.DescribeUpload).Refuses(413, 415, 503)
             .WithSummary("Import certificates and keys: form fields file (one or more) and password; the format is found from the content")
             .Audited("Import certificates");
 
@@ -127,7 +127,7 @@ internal static class ApiEndpoints
             AuditTrail.Done(context, CertificateAudit.Exported(spec, spec.Ids.Select(id => store.GetCertificate(id).FriendlyName)));
             return Results.File(file.Content, file.ContentType, file.FileName);
         }).Accepts<ExportBody>("application/json").Produces(200, contentType: "application/octet-stream")
-            .WithSummary("Export certificates, keys (with a passphrase) and chains as PEM, PKCS#12 or PKCS#7").Audited("Export certificates");
+            .WithSummary("Export certificates, keys (with a passphrase) and chains as PEM, PKCS#12 or PKCS#7").Refuses(503).Audited("Export certificates");
 
         api.MapPut("/certificates/default", async (HttpContext context, CertificateStore store) =>
         {
@@ -171,15 +171,23 @@ internal static class ApiEndpoints
             return certificate is not null
                 ? Results.Json(CertificateDto.From(certificate), ApiJson.Default.CertificateDto, statusCode: 201)
                 : Results.Json(CertificateRequestDto.From(request!), ApiJson.Default.CertificateRequestDto, statusCode: 201);
-        }).Accepts<CreateRequestBody>("application/json").Produces<CertificateRequestDto>(201).Produces<CertificateDto>(201)
+        }).Accepts<CreateRequestBody>("application/json").Produces<CertificateRequestDto>(201).AddOpenApiOperationTransformer(ApiDocument.RequestOrCertificate)
             .WithSummary("Create a certificate request (CSR) or, with selfSigned, a self-signed certificate")
-            .Audited("Create a certificate request or self-signed certificate");
+            .Refuses(503).Audited("Create a certificate request or self-signed certificate");
 
         Network.NetworkEndpoints.Map(api);
         UserEndpoints.Map(api);
         AuditEndpoints.Map(api);
 
-        api.MapFallback((HttpContext context) => Problem(404, $"There is no API route {context.Request.Method} {context.Request.Path}."));
+        api.MapFallback((HttpContext context, EndpointDataSource endpoints) =>
+        {
+            var allowed = ApiMethods.At(endpoints, context.Request.Path);
+            if (allowed.Count == 0) return Problem(404, ApiRequestGuard.DetailFor(404, context));
+            // The route takes this method but not this body's content type (routing's Accepts check, RFC 9110 section 15.5.16).
+            if (allowed.Contains(context.Request.Method, StringComparer.OrdinalIgnoreCase)) return Problem(415, ApiRequestGuard.DetailFor(415, context));
+            context.Response.Headers.Allow = string.Join(", ", allowed);
+            return Problem(405, ApiRequestGuard.DetailFor(405, context));
+        });
     }
 
     /// <summary>The session cookie, for the API and the login page alike.</summary>
@@ -211,11 +219,15 @@ internal static class ApiEndpoints
         403 => "Forbidden",
         404 => "Not Found",
         409 => "Conflict",
-        413 => "Payload Too Large",
+        405 => "Method Not Allowed",
+        413 => "Content Too Large",
         415 => "Unsupported Media Type",
-        507 => "Insufficient Storage",
+        422 => "Unprocessable Content",
         429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        507 => "Insufficient Storage",
         _ => "Error",
     };
 
@@ -225,14 +237,22 @@ internal static class ApiEndpoints
             throw new ApiException(413, $"The request body is {context.Request.ContentLength} bytes; at most {MaxJsonBytes} are accepted here.");
         if (context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) != true)
             throw new ApiException(415, "Send the request body as JSON with 'Content-Type: application/json'.");
+        byte[] json;
+        using (var buffer = new MemoryStream())
+        {
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            json = buffer.ToArray();
+        }
         try
         {
-            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted)
+            if (JsonShape.NullInArray(json) is { } where)
+                throw new ApiException(400, $"The request body holds null at {where}; lists take no null items, leave the item out.");
+            return JsonSerializer.Deserialize(json, type)
                 ?? throw new ApiException(400, "The request body is empty; send a JSON object.");
         }
         catch (JsonException e)
         {
-            throw new ApiException(400, $"The request body is not valid JSON for this route: {e.Message}");
+            throw new ApiException(400, $"The request body is not valid JSON for this route: {JsonShape.Words(e, json)} Check it against the OpenAPI document at {OpenApiDocument}.");
         }
     }
 

@@ -71,7 +71,7 @@ internal static class EmailEndpoints
             }
             AuditTrail.Done(context, $"Sent a test email to {string.Join(", ", settings.Recipients)}");
             return Results.Json(new EmailTestDto(true, settings.Recipients, message), EmailApiJson.Default.EmailTestDto);
-        }).Produces<EmailTestDto>().WithSummary("Send a test email to the recipients").Audited("Send a test email");
+        }).Produces<EmailTestDto>().WithSummary("Send a test email to the recipients").Refuses(502).Audited("Send a test email");
     }
 
     private static EmailSettingsDto Dto(SmtpSettings s) => new(s.Enabled, s.Server, s.Port, SmtpSettings.SecurityName(s.Security), s.Username,

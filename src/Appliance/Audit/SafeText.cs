@@ -34,10 +34,13 @@ internal static class SafeText
     /// <summary>Like <see cref="Escape"/>, null staying null.</summary>
     public static string? EscapeOrNull(string? value, int maxLength) => value is null ? null : Escape(value, maxLength);
 
-    /// <summary>C0 controls, DEL, C1 controls, the line/paragraph separators and the bidirectional controls (Unicode TR #9 "explicit formatting").</summary>
+    /// <summary>
+    /// C0 controls, DEL, C1 controls, the line/paragraph separators, the byte order mark, the bidirectional controls
+    /// (Unicode TR #9 "explicit formatting"), and the backslash (so a value cannot forge an escape).
+    /// </summary>
     public static bool IsUnsafe(char c) =>
-        c < 0x20 || c is >= '\u007f' and <= '\u009f'
-        || c is '\u061c' or '\u200e' or '\u200f' or '\u2028' or '\u2029'
+        c < 0x20 || c is >= '\u007f' and <= '\u009f' || c == '\\'
+        || c is '\u061c' or '\u200e' or '\u200f' or '\u2028' or '\u2029' or '\ufeff'
         || c is >= '\u202a' and <= '\u202e'
         || c is >= '\u2066' and <= '\u2069';
 

@@ -27,14 +27,14 @@ internal sealed class ServiceRenewalAlerts(AdminMail mail, ILogger<ServiceRenewa
 
     public async Task SendAsync(RenewalAlert alert, CancellationToken cancellationToken)
     {
-        AcmeHosting.LogAlert(logger, RenewalScheduler.AlertText(alert));
+        AcmeHosting.LogAlert(logger, Hosting.LogText.Escape(RenewalScheduler.AlertText(alert), 2048));
         try
         {
             await _mailed.SendAsync(alert, cancellationToken);
         }
         catch (EmailException e)
         {
-            AcmeHosting.LogAlertNotMailed(logger, alert.Certificate.Hostname, e.Message);
+            AcmeHosting.LogAlertNotMailed(logger, Hosting.LogText.Escape(alert.Certificate.Hostname), Hosting.LogText.Escape(e.Message, 2048));
         }
     }
 }

@@ -91,8 +91,8 @@ internal sealed class RenewalHostedService(RenewalScheduler scheduler, TimeProvi
     {
         scheduler.Attempted += certificate =>
         {
-            if (certificate.LastError is null) AcmeHosting.LogIssued(logger, certificate.Hostname, certificate.Id, certificate.CertificateId);
-            else AcmeHosting.LogNotIssued(logger, certificate.Hostname, certificate.Id, certificate.LastError);
+            if (certificate.LastError is null) AcmeHosting.LogIssued(logger, LogText.Escape(certificate.Hostname), LogText.Escape(certificate.Id), LogText.Escape(certificate.CertificateId));
+            else AcmeHosting.LogNotIssued(logger, LogText.Escape(certificate.Hostname), LogText.Escape(certificate.Id), LogText.Escape(certificate.LastError, 2048));
         };
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -10,7 +10,9 @@ using Appliance.Tls;
 
 namespace Appliance.Network;
 
-internal sealed record AddressDto(string? Interface, string Address, string? CertificateId, bool ApplianceAccess, bool SiteAccess);
+/// <summary>An address's settings; in a PUT, applianceAccess and siteAccess are required (a missing one would switch it off).</summary>
+internal sealed record AddressDto(string? Interface, string Address, string? CertificateId,
+    [property: JsonRequired] bool ApplianceAccess, [property: JsonRequired] bool SiteAccess);
 
 internal sealed record SelectionDto(string CertificateId, string FriendlyName, string Subject, IReadOnlyList<string> SubjectAlternativeNames,
     DateTimeOffset NotAfter, string Rule, string? ServerName, string Address);
@@ -50,7 +52,7 @@ internal static class NetworkEndpoints
             var c = selected.Value.Entry.Certificate;
             return Results.Json(new SelectionDto(c.Id, c.FriendlyName, c.Facts.Subject, c.Facts.SubjectAlternativeNames, c.Facts.NotAfter,
                 SelectionSnapshot.RuleName(selected.Value.Rule), serverName, SelectionSnapshot.Canonical(ip).ToString()), NetworkJson.Default.SelectionDto);
-        }).Produces<SelectionDto>().WithSummary("Which certificate answers a connection to address with serverName, and the rule that chose it");
+        }).Produces<SelectionDto>().WithSummary("Which certificate answers a connection to address with serverName, and the rule that chose it").Refuses(404);
     }
 
     /// <summary>The machine's addresses (read from the OS now) with their settings, then stored settings of absent addresses.</summary>

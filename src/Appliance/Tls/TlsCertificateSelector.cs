@@ -101,7 +101,7 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         }
         catch (Exception e)
         {
-            LogContextFailed(_logger, e, entry.Certificate.Id);
+            LogContextFailed(_logger, e, Hosting.LogText.Escape(entry.Certificate.Id));
             return null;
         }
     }

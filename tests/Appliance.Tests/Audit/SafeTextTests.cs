@@ -13,6 +13,8 @@ public sealed class SafeTextTests
     [InlineData("evil\u202egnp.exe", "evil\\u202egnp.exe")]
     [InlineData("isolate\u2066x\u2069 mark\u200f sep\u2028", "isolate\\u2066x\\u2069 mark\\u200f sep\\u2028")]
     [InlineData("tab\there", "tab\\x09here")]
+    [InlineData("forged \\x1b escape", "forged \\x5cx1b escape")]
+    [InlineData("\ufeffbom", "\\ufeffbom")]
     [InlineData("Grüße, 日本, 😀", "Grüße, 日本, 😀")]
     public void EscapesControlAndBidiCharactersAndKeepsPrintableText(string value, string expected) =>
         Assert.Equal(expected, SafeText.Escape(value));

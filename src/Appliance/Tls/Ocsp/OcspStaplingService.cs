@@ -100,7 +100,7 @@ internal sealed partial class OcspStaplingService(
             if (state.Staple?.NextUpdate is { } next && next <= now)
             {
                 stapling.Set(target.CertificateId, state with { Staple = null });
-                LogExpired(logger, target.CertificateId, next);
+                LogExpired(logger, Hosting.LogText.Escape(target.CertificateId), next);
             }
             if (OcspSchedule.NextFetch(state, now) <= now) due.Add(target);
         }
@@ -164,13 +164,13 @@ internal sealed partial class OcspStaplingService(
             var answer = await PostAsync(target.Responder, request, cancellationToken);
             var response = OcspExchange.Verify(answer, target.Leaf, target.Issuer, time.GetUtcNow());
             stapling.Set(target.CertificateId, before with { Staple = response, Failures = 0, LastAttempt = attempt, LastError = null });
-            if (before.Staple is null || before.Failures > 0) LogStapled(logger, target.CertificateId, target.Responder, response.NextUpdate);
+            if (before.Staple is null || before.Failures > 0) LogStapled(logger, Hosting.LogText.Escape(target.CertificateId), Hosting.LogText.Escape(target.Responder.AbsoluteUri), response.NextUpdate);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             var failures = before.Failures + 1;
             stapling.Set(target.CertificateId, before with { Failures = failures, LastAttempt = attempt, LastError = e.Message });
-            LogFetchFailed(logger, target.CertificateId, target.Responder, e.Message, OcspSchedule.Backoff(failures));
+            LogFetchFailed(logger, Hosting.LogText.Escape(target.CertificateId), Hosting.LogText.Escape(target.Responder.AbsoluteUri), Hosting.LogText.Escape(e.Message, 2048), OcspSchedule.Backoff(failures));
         }
     }
 
@@ -204,10 +204,10 @@ internal sealed partial class OcspStaplingService(
     }
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "OCSP: certificate {CertificateId} is stapled with the answer of {Responder}, valid until {NextUpdate}")]
-    private static partial void LogStapled(ILogger logger, string certificateId, Uri responder, DateTimeOffset? nextUpdate);
+    private static partial void LogStapled(ILogger logger, string certificateId, string responder, DateTimeOffset? nextUpdate);
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "OCSP: no response to staple for certificate {CertificateId} from {Responder}: {Reason}; asking again in {Retry}")]
-    private static partial void LogFetchFailed(ILogger logger, string certificateId, Uri responder, string reason, TimeSpan retry);
+    private static partial void LogFetchFailed(ILogger logger, string certificateId, string responder, string reason, TimeSpan retry);
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "OCSP: the stapled response of certificate {CertificateId} expired at {NextUpdate} and is no longer sent")]
     private static partial void LogExpired(ILogger logger, string certificateId, DateTimeOffset nextUpdate);

@@ -65,7 +65,8 @@ internal sealed partial class TlsTermination : IDisposable
         }
         if (failure is not null)
         {
-            LogHandshakeFailed(_logger, context.ConnectionId, context.RemoteEndPoint?.ToString(), session.ServerName ?? "(none)", failure);
+            LogHandshakeFailed(_logger, context.ConnectionId, context.RemoteEndPoint?.ToString(),
+                session.ServerName is null ? "(none)" : Hosting.LogText.Escape(session.ServerName), Hosting.LogText.Escape(failure));
             return;
         }
         timeout?.CancelTimeout();
