@@ -58,6 +58,19 @@ public sealed class SiteForwardingTests(SiteForwardingTests.Box box) : IClassFix
         Assert.Empty(request.Anomalies);
     }
 
+    [Theory]
+    [InlineData("/a%2Fb?q=%252F", "/a%2Fb?q=%252F")]
+    [InlineData("/sp%20ace/%C3%A9", "/sp%20ace/%C3%A9")]
+    [InlineData("/a/../b/./c", "/b/c")]
+    [InlineData("/\\x", "/%5Cx")]
+    public async Task ThePathReachesTheUpstreamAsThePathTheApplianceRouted(string target, string forwarded)
+    {
+        var received = await RawTls.ExchangeAsync(_appliance.HttpsPort, $"GET {target} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
+
+        Assert.Equal([200], RawTls.Statuses(received));
+        Assert.Equal(forwarded, Assert.Single(_upstream.Requests).Target);
+    }
+
     [Fact]
     public async Task AnIPv6ClientIsNamedBracketedAndQuotedInForwarded()
     {
