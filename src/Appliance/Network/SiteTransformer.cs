@@ -21,6 +21,7 @@ internal sealed class SiteTransformer : HttpTransformer
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var request = httpContext.Request;
+        proxyRequest.RequestUri = DestinationAddress(destinationPrefix, request);
 
         // RFC 9110 7.6.1: a proxy removes the fields the Connection field names (a client could otherwise have the
         // appliance pass on, or strip, any field it likes).
@@ -67,6 +68,18 @@ internal sealed class SiteTransformer : HttpTransformer
         if (kept.Length == cookies.Count) return;
         if (kept.Length == 0) headers.Remove(HeaderNames.SetCookie);
         else headers.SetCookie = new StringValues(kept);
+    }
+
+    /// <summary>
+    /// The configured prefix plus the request's path and query (YARP's own escaping: the path stays a path).
+    /// Kestrel leaves an encoded slash encoded in the decoded path ("/a%2Fb"), and YARP escapes its '%' once more;
+    /// the upstream gets "%2F" back, as the client sent it.
+    /// </summary>
+    private static Uri DestinationAddress(string prefix, HttpRequest request)
+    {
+        var path = RequestUtilities.MakeDestinationAddress(prefix, request.Path, QueryString.Empty).OriginalString;
+        if (path.Contains("%252F", StringComparison.OrdinalIgnoreCase)) path = path.Replace("%252F", "%2F", StringComparison.OrdinalIgnoreCase);
+        return new Uri(path + request.QueryString.ToUriComponent(), UriKind.Absolute);
     }
 
     /// <summary>Removes a field from the request or its content, whichever holds it; a name that is no valid field was never copied.</summary>

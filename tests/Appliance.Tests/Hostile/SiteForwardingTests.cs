@@ -40,7 +40,7 @@ public sealed class SiteForwardingTests(SiteForwardingTests.Box box) : IClassFix
             "X-Forwarded-For: 203.0.113.9\r\nx-forwarded-proto: http\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Port: 80\r\n" +
             "X_Forwarded_For: 203.0.113.9\r\nx_forwarded_host: evil.test\r\n" +
             "X-Real-IP: 203.0.113.9\r\nX-Client-IP: 203.0.113.9\r\nTrue-Client-IP: 203.0.113.9\r\nX-Original-URL: /admin\r\nX-Original-For: 203.0.113.9\r\n" +
-            "Connection: keep-alive, X-Secret\r\nX-Secret: s3cret\r\nX-Kept: yes\r\n" +
+            "Connection: X-Secret, X-Forwarded-For\r\nX-Secret: s3cret\r\nX-Kept: yes\r\n" +
             "Cookie: appliance_session=stolen; site=1; __Host-appliance_antiforgery=t; __Secure-Appliance_notice=n; other=2\r\n\r\n");
 
         Assert.Equal([200], RawTls.Statuses(received));
@@ -58,11 +58,25 @@ public sealed class SiteForwardingTests(SiteForwardingTests.Box box) : IClassFix
         Assert.Empty(request.Anomalies);
     }
 
+    [Theory]
+    [InlineData("/a%2Fb?q=%252F", "/a%2Fb?q=%252F")]
+    [InlineData("/sp%20ace/%C3%A9", "/sp%20ace/%C3%A9")]
+    [InlineData("/a/../b/./c", "/b/c")]
+    [InlineData("/\\x", "/%5Cx")]
+    public async Task ThePathReachesTheUpstreamAsThePathTheApplianceRouted(string target, string forwarded)
+    {
+        var received = await RawTls.ExchangeAsync(_appliance.HttpsPort, $"GET {target} HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
+
+        Assert.Equal([200], RawTls.Statuses(received));
+        Assert.Equal(forwarded, Assert.Single(_upstream.Requests).Target);
+    }
+
     [Fact]
     public async Task AnIPv6ClientIsNamedBracketedAndQuotedInForwarded()
     {
         await using var upstream = new RawUpstream();
-        await using var appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--bind", "::1", "--site-upstream", upstream.Url);
+        // Dual-stack, so the appliance's readiness check on 127.0.0.1 works; the client comes from ::1.
+        await using var appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--bind", "::", "--site-upstream", upstream.Url);
 
         var received = await RawTls.ExchangeAsync(appliance.HttpsPort, "GET / HTTP/1.1\r\nHost: [::1]:8443\r\nConnection: close\r\n\r\n", address: IPAddress.IPv6Loopback);
 

@@ -51,17 +51,18 @@ internal sealed partial class TlsTermination : IDisposable
     {
         var local = (context.LocalEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         using var session = TlsSession.Create(_dispatch, _selector, _stapling, local);
-        var timeout = context.Features.Get<IConnectionTimeoutFeature>();
-        timeout?.SetTimeout(HandshakeTimeout);
+        // Kestrel's own timeouts start with HTTP, after this middleware: a client that connects and never finishes
+        // the handshake (or never sends a ClientHello) is cut off here, or it would hold its descriptor for good.
+        using var handshakeTimeout = new CancellationTokenSource(HandshakeTimeout);
         var transport = context.Transport;
         string? failure;
         try
         {
-            failure = await session.HandshakeAsync(transport);
+            failure = await session.HandshakeAsync(transport, handshakeTimeout.Token);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionAbortedException or ConnectionResetException)
         {
-            failure = e.Message;
+            failure = handshakeTimeout.IsCancellationRequested ? $"no complete handshake within {HandshakeTimeout.TotalSeconds:0} s" : e.Message;
         }
         if (failure is not null)
         {
@@ -69,7 +70,6 @@ internal sealed partial class TlsTermination : IDisposable
                 session.ServerName is null ? "(none)" : Hosting.LogText.Escape(session.ServerName), Hosting.LogText.Escape(failure));
             return;
         }
-        timeout?.CancelTimeout();
 
         var feature = new TlsFeature();
         context.Features.Set<ITlsConnectionFeature>(feature);
@@ -205,7 +205,7 @@ internal sealed partial class TlsTermination : IDisposable
         }
 
         /// <summary>Runs the handshake over the socket pipes; null when done, else why it failed.</summary>
-        public async Task<string?> HandshakeAsync(IDuplexPipe transport)
+        public async Task<string?> HandshakeAsync(IDuplexPipe transport, CancellationToken timeout)
         {
             while (true)
             {
@@ -224,13 +224,13 @@ internal sealed partial class TlsTermination : IDisposable
                 // Send what libssl wrote (server flight, or the alert that ends a failed handshake).
                 if (DrainTo(transport.Output))
                 {
-                    var flushed = await transport.Output.FlushAsync();
+                    var flushed = await transport.Output.FlushAsync(timeout);
                     if (flushed.IsCompleted) return failure ?? "the client closed the connection";
                 }
                 if (failure is not null) return failure;
                 if (result == 1) return null;
 
-                var read = await transport.Input.ReadAsync();
+                var read = await transport.Input.ReadAsync(timeout);
                 var buffer = read.Buffer;
                 if (buffer.IsEmpty && read.IsCompleted) return "the client closed the connection during the handshake";
                 Feed(buffer);
