@@ -180,8 +180,8 @@ cmd_fuzz() {
       fi
     done
     # Each finding is replayed by the uninstrumented driver: the parsers are pure functions of their input, so one that
-    # does not crash or take over 5 s again is not a parser bug (seen: a lone "crash" and "hang" after ~1M executions on a
-    # loaded machine, neither reproducible). Reproduced findings fail the run; the others are reported.
+    # does not crash or take over 5 s again is not a parser bug (seen: afl counts a SIGINT death of SharpFuzz's child,
+    # mostly as a campaign stops, as a crash). Reproduced findings fail the run; the others are reported.
     local verdict=none
     if [ "${crashes:-1}" != 0 ] || [ "${hangs:-1}" != 0 ]; then
       local findings=()
