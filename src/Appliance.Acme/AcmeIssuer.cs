@@ -36,7 +36,12 @@ public sealed class AcmeIssuer(AcmeClient client, IChallengeResponder responder,
         try
         {
             foreach (var authorizationUrl in order.Authorizations ?? [])
+            {
+                // The JSON contract cannot keep a hostile server from sending null list items.
+                if (authorizationUrl is null)
+                    throw new AcmeException(AcmeFailure.MalformedResponse, "The ACME server's order lists an authorization without a URL; the appliance starts a new order later.");
                 await AuthorizeAsync(authorizationUrl, published, deadline, cancellationToken);
+            }
 
             // All authorizations valid: the order becomes "ready" (section 7.1.6); a server may lag, so poll for it.
             order = await client.GetOrderAsync(orderUrl, cancellationToken);
@@ -80,9 +85,9 @@ public sealed class AcmeIssuer(AcmeClient client, IChallengeResponder responder,
         var name = authorization.Identifier?.Value ?? authorizationUrl;
         if (authorization.Status != "pending")
             throw new AcmeException(AcmeFailure.ValidationFailed, $"The authorization for {name} is '{authorization.Status}' and cannot be completed; the appliance starts a new order later.");
-        var challenge = authorization.Challenges?.FirstOrDefault(c => c.Type == "http-01")
+        var challenge = authorization.Challenges?.FirstOrDefault(c => c?.Type == "http-01")
             ?? throw new AcmeException(AcmeFailure.NotPossible,
-                $"The ACME server offers no http-01 challenge for {name} (offered: {string.Join(", ", authorization.Challenges?.Select(c => c.Type) ?? [])}); this appliance answers http-01 only.");
+                $"The ACME server offers no http-01 challenge for {name} (offered: {string.Join(", ", authorization.Challenges?.Select(c => c?.Type) ?? [])}); this appliance answers http-01 only.");
         if (string.IsNullOrEmpty(challenge.Token))
             throw new AcmeException(AcmeFailure.MalformedResponse, $"The http-01 challenge for {name} has no token.");
 
@@ -92,7 +97,7 @@ public sealed class AcmeIssuer(AcmeClient client, IChallengeResponder responder,
         authorization = await client.WaitForAuthorizationAsync(authorizationUrl, deadline, cancellationToken);
         if (authorization.Status == "valid") return;
 
-        var failed = authorization.Challenges?.FirstOrDefault(c => c.Url == challenge.Url)?.Error;
+        var failed = authorization.Challenges?.FirstOrDefault(c => c?.Url == challenge.Url)?.Error;
         throw new AcmeException(AcmeFailure.ValidationFailed,
             $"The CA could not validate {name} over http-01: {failed?.Describe() ?? $"the authorization became '{authorization.Status}'"}. "
             + "Make sure the hostname resolves to this appliance and port 80 is reachable from the CA.", failed);

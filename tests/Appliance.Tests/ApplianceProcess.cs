@@ -136,24 +136,27 @@ public sealed class ApplianceProcess : IAsyncDisposable
             CookieContainer = cookies ?? new CookieContainer(),
             AllowAutoRedirect = false,
         };
-        if (source is not null)
-            handler.ConnectCallback = async (context, token) =>
-            {
-                var socket = new Socket(source.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    socket.Bind(new IPEndPoint(source, 0));
-                    await socket.ConnectAsync(context.DnsEndPoint, token);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
+        if (source is not null) handler.ConnectCallback = ConnectFrom(source);
         return new HttpClient(handler) { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    /// <summary>A <see cref="SocketsHttpHandler.ConnectCallback"/> whose connections come from <paramref name="source"/>.</summary>
+    public static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectFrom(IPAddress source) =>
+        async (context, token) =>
+        {
+            var socket = new Socket(source.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                socket.Bind(new IPEndPoint(source, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        };
 
     /// <summary>The CPU time the appliance has used so far (user and system, from /proc/PID/stat).</summary>
     public TimeSpan CpuTime()

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace Appliance.Tests.Hostile;
 
@@ -15,21 +14,7 @@ public static class SourceAddressClient
             AllowAutoRedirect = false,
             UseCookies = false,
             SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
-            ConnectCallback = async (context, cancellation) =>
-            {
-                var socket = new Socket(source.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    socket.Bind(new IPEndPoint(source, 0));
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellation);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = ApplianceProcess.ConnectFrom(source),
         };
         return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{appliance.HttpsPort}/"), Timeout = TimeSpan.FromSeconds(60) };
     }
