@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Appliance.Accounts;
 using Appliance.Audit;
 
@@ -18,7 +16,8 @@ internal static class SessionLogin
         {
             AccountStore.CheckLength("username", username);
             AccountStore.CheckLength("password", password);
-            AuditTrail.ActingAs(context, Printable(username));
+            // The audit escapes and caps what it stores (Audit/SafeText.cs).
+            AuditTrail.ActingAs(context, username);
             var (account, secret) = await accounts.LoginAsync(username, password, context.Connection.RemoteIpAddress, context.RequestAborted);
             AuditTrail.Done(context, "Logged in");
             context.Response.Cookies.Append(ApiEndpoints.SessionCookie, secret, ApiEndpoints.SessionCookieOptions(context));
@@ -29,15 +28,5 @@ internal static class SessionLogin
             context.Response.Headers.RetryAfter = LoginThrottle.RetryAfterHeader(wait);
             throw;
         }
-    }
-
-    /// <summary>A username as a log line or audit entry may show it: control characters escaped as \uXXXX.</summary>
-    public static string Printable(string text)
-    {
-        if (!text.Any(char.IsControl)) return text;
-        var printable = new StringBuilder(text.Length + 16);
-        foreach (var c in text)
-            printable.Append(char.IsControl(c) ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) : c);
-        return printable.ToString();
     }
 }
