@@ -7,6 +7,25 @@ namespace Appliance.Tests;
 public sealed class FirstStartTests
 {
     [Fact]
+    public async Task AKeyRingFileAPowerCutLeftEmptyIsSetAsideAndTheServiceStartsAndServesTheLoginForm()
+    {
+        var state = Directory.CreateTempSubdirectory("appliance-state-").FullName;
+        var keys = Directory.CreateDirectory(Path.Combine(state, "data-protection-keys")).FullName;
+        var damaged = Path.Combine(keys, "key-00000000-0000-0000-0000-000000000000.xml");
+        File.WriteAllBytes(damaged, []);
+
+        await using var appliance = await ApplianceProcess.StartAsync(state);
+        using var client = appliance.Client();
+        var page = await client.GetAsync($"https://127.0.0.1:{appliance.HttpsPort}/appliance/login");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("__RequestVerificationToken", await page.Content.ReadAsStringAsync());
+        Assert.True(File.Exists(damaged + ".damaged"), appliance.Output);
+        Assert.False(File.Exists(damaged));
+        Assert.Contains("is damaged", appliance.Output);
+        Assert.Single(Directory.GetFiles(keys, "*.xml"));
+    }
+
+    [Fact]
     public async Task WithoutAPasswordAOneTimePasswordIsPrintedAndMustBeChangedFirst()
     {
         await using var appliance = await ApplianceProcess.StartAsync(adminPassword: null);

@@ -96,9 +96,11 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddHostedService<AuditFlushService>();
         // Anti-forgery tokens of the /appliance forms; their data-protection keys live in the state directory.
-        builder.Services.AddDataProtection()
-            .SetApplicationName("appliance")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.StateDirectory, "data-protection-keys")));
+        builder.Services.AddDataProtection().SetApplicationName("appliance");
+        builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<ILoggerFactory>((keys, loggers) => keys.XmlRepository = new DataProtectionKeyRepository(
+                Path.Combine(options.StateDirectory, "data-protection-keys"),
+                (path, reason) => LogDamagedKey(loggers.CreateLogger("Appliance.Hosting.DataProtection"), path, reason)));
         builder.Services.AddAntiforgery(antiforgery =>
         {
             // __Secure- with the session cookie's path, for the reason given at ApiEndpoints.SessionCookie.
@@ -254,14 +256,18 @@ internal static partial class ApplianceServer
         {
             app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Appliance.Startup").Protect([0]);
         }
-        catch (Exception e) when (StatePartition.IsFull(e))
+        catch (Exception e)
         {
+            // Never a reason not to start: the API, TLS and the site work without it.
             LogNoKey(app.Logger, e.Message);
         }
     }
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "The data-protection key could not be written (state partition full: {Reason}); pages that need it fail until space is freed")]
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "The data-protection key could not be made or written ({Reason}); pages that need it fail until it can be (a full state partition: free space)")]
     private static partial void LogNoKey(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The data-protection key file {Path} is damaged ({Reason}), probably by a power cut while it was written; set aside as .damaged, a new key is made")]
+    private static partial void LogDamagedKey(ILogger logger, string path, string reason);
 
     private static string? ReadCredential(string name)
     {
