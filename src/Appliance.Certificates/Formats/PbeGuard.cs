@@ -23,6 +23,9 @@ internal static class PbeGuard
     private static long CheckParameters(AlgorithmIdentifier algorithm, string fileName)
     {
         string oid = algorithm.Algorithm.Id;
+        // Every scheme below has parameters; BouncyCastle's GetInstance(null) answers null (found by fuzzing).
+        if (algorithm.Parameters is null or Org.BouncyCastle.Asn1.Asn1Null)
+            throw ImportErrors.Damaged(fileName, "it holds a password-encryption algorithm without its parameters (RFC 8018, RFC 7292 Appendix C)");
         if (oid == Pbes2)
         {
             // RFC 8018 A.4: PBES2-params = { keyDerivationFunc, encryptionScheme }.
