@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Appliance.Acme.Protocol;
 using Appliance.Acme.Renewal;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Vault;
 using Microsoft.Data.Sqlite;
 
@@ -73,14 +73,14 @@ internal sealed class AcmeRepository
     {
         using var connection = _database.Open();
         using var transaction = connection.BeginTransaction(deferred: false);
-        Exec(connection, transaction, """
+        Sql.Execute(connection, transaction, """
             INSERT INTO acme_servers (id, type, directory_url, website, terms_of_service, email, eab_key_id, eab_hmac_key, profiles, created_at)
             VALUES ($id, $type, $dir, $web, $tos, $email, $kid, $hmac, $profiles, $at)
             """, ("$id", server.Id), ("$type", server.Type), ("$dir", server.DirectoryUrl), ("$web", server.Website), ("$tos", server.TermsOfService),
             ("$email", server.Email), ("$kid", server.EabKeyId),
             ("$hmac", eabHmacKey is null ? null : _vault.Seal(Encoding.UTF8.GetBytes(eabHmacKey), Ad("acme-eab", server.Id))),
             ("$profiles", string.Join('\n', server.Profiles)), ("$at", Text(server.CreatedAt)));
-        Exec(connection, transaction, """
+        Sql.Execute(connection, transaction, """
             INSERT INTO acme_accounts (server_id, url, key_thumbprint, key_sealed, created_at) VALUES ($id, $url, $tp, $key, $at)
             """, ("$id", server.Id), ("$url", server.AccountUrl), ("$tp", thumbprint),
             ("$key", _vault.Seal(accountKeyPkcs8, Ad("acme-account", server.Id))), ("$at", Text(server.CreatedAt)));
@@ -90,7 +90,7 @@ internal sealed class AcmeRepository
     public IReadOnlyList<AcmeServer> ListServers()
     {
         using var connection = _database.Open();
-        using var command = Command(connection, null, """
+        using var command = Sql.Command(connection, null, """
             SELECT s.id, s.type, s.directory_url, s.website, s.terms_of_service, s.email, s.eab_key_id, a.url, s.profiles, s.created_at
             FROM acme_servers s JOIN acme_accounts a ON a.server_id = s.id ORDER BY s.created_at, s.id
             """);
@@ -106,7 +106,7 @@ internal sealed class AcmeRepository
     public AcmeAccountKey OpenAccountKey(string serverId)
     {
         using var connection = _database.Open();
-        using var command = Command(connection, null, "SELECT key_sealed FROM acme_accounts WHERE server_id = $id");
+        using var command = Sql.Command(connection, null, "SELECT key_sealed FROM acme_accounts WHERE server_id = $id");
         command.Parameters.AddWithValue("$id", serverId);
         var sealedKey = command.ExecuteScalar() as byte[]
             ?? throw new AcmeSettingsException(AcmeSettingsFailure.NotFound, $"The ACME server '{serverId}' has no account; register it again.");
@@ -116,7 +116,7 @@ internal sealed class AcmeRepository
     public void ReplaceAccountKey(string serverId, byte[] accountKeyPkcs8, string thumbprint)
     {
         using var connection = _database.Open();
-        Exec(connection, null, "UPDATE acme_accounts SET key_sealed = $key, key_thumbprint = $tp WHERE server_id = $id",
+        Sql.Execute(connection, null, "UPDATE acme_accounts SET key_sealed = $key, key_thumbprint = $tp WHERE server_id = $id",
             ("$id", serverId), ("$key", _vault.Seal(accountKeyPkcs8, Ad("acme-account", serverId))), ("$tp", thumbprint));
     }
 
@@ -124,7 +124,7 @@ internal sealed class AcmeRepository
     {
         using var connection = _database.Open();
         using var transaction = connection.BeginTransaction(deferred: false);
-        using (var check = Command(connection, transaction, "SELECT COUNT(*) FROM acme_certificates WHERE server_id = $id"))
+        using (var check = Sql.Command(connection, transaction, "SELECT COUNT(*) FROM acme_certificates WHERE server_id = $id"))
         {
             check.Parameters.AddWithValue("$id", id);
             var count = Convert.ToInt64(check.ExecuteScalar(), CultureInfo.InvariantCulture);
@@ -132,8 +132,8 @@ internal sealed class AcmeRepository
                 throw new AcmeSettingsException(AcmeSettingsFailure.InUse,
                     $"The ACME server is used by {count} automated certificate{(count == 1 ? "" : "s")}; delete {(count == 1 ? "it" : "them")} or move {(count == 1 ? "it" : "them")} to another server first.");
         }
-        Exec(connection, transaction, "DELETE FROM acme_accounts WHERE server_id = $id", ("$id", id));
-        var deleted = Exec(connection, transaction, "DELETE FROM acme_servers WHERE id = $id", ("$id", id)) > 0;
+        Sql.Execute(connection, transaction, "DELETE FROM acme_accounts WHERE server_id = $id", ("$id", id));
+        var deleted = Sql.Execute(connection, transaction, "DELETE FROM acme_servers WHERE id = $id", ("$id", id)) > 0;
         transaction.Commit();
         return deleted;
     }
@@ -145,7 +145,7 @@ internal sealed class AcmeRepository
         using var connection = _database.Open();
         try
         {
-            Exec(connection, null, """
+            Sql.Execute(connection, null, """
                 INSERT INTO acme_certificates (id, server_id, hostname, key_type, profile, preferred_chain, status, reason, history, created_at)
                 VALUES ($id, $server, $host, $key, $profile, $chain, $status, $reason, '[]', $at)
                 """, ("$id", certificate.Id), ("$chain", certificate.PreferredChain), ("$server", certificate.ServerId), ("$host", certificate.Hostname), ("$key", certificate.KeyType),
@@ -161,7 +161,7 @@ internal sealed class AcmeRepository
     public IReadOnlyList<AutomatedCertificate> ListCertificates()
     {
         using var connection = _database.Open();
-        using var command = Command(connection, null, """
+        using var command = Sql.Command(connection, null, """
             SELECT id, server_id, hostname, key_type, profile, status, last_error, renew_after, certificate_id, reason, history, last_alert_at, created_at, preferred_chain
             FROM acme_certificates ORDER BY created_at, id
             """);
@@ -187,7 +187,7 @@ internal sealed class AcmeRepository
         RenewalHistory history, string? certificateId)
     {
         using var connection = _database.Open();
-        Exec(connection, null, """
+        Sql.Execute(connection, null, """
             UPDATE acme_certificates SET status = $status, last_error = $error, renew_after = $renew, reason = $reason, history = $history,
                 last_alert_at = $alert, certificate_id = COALESCE($cert, certificate_id)
             WHERE id = $id
@@ -199,7 +199,7 @@ internal sealed class AcmeRepository
     public bool DeleteCertificate(string id)
     {
         using var connection = _database.Open();
-        return Exec(connection, null, "DELETE FROM acme_certificates WHERE id = $id", ("$id", id)) > 0;
+        return Sql.Execute(connection, null, "DELETE FROM acme_certificates WHERE id = $id", ("$id", id)) > 0;
     }
 
     public static string StatusText(AutomatedCertificateStatus status) => status.ToString().ToLowerInvariant();
@@ -214,15 +214,6 @@ internal sealed class AcmeRepository
     private static DateTimeOffset Date(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
     private static string? S(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql) =>
-        StateDatabase.Command(connection, transaction, sql);
-
-    private static int Exec(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = StateDatabase.Command(connection, transaction, sql, parameters);
-        return command.ExecuteNonQuery();
-    }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -4,7 +4,7 @@ using Appliance.Acme.Caa;
 using Appliance.Acme.Protocol;
 using Appliance.Acme.Renewal;
 using Appliance.Certificates.Formats;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 
@@ -17,7 +17,6 @@ namespace Appliance.Acme;
 /// </summary>
 public sealed class AcmeService
 {
-    public const string CertificateSource = "acme";
     private readonly AcmeRepository _repository;
     private readonly CertificateStore _store;
     private readonly IChallengeResponder _responder;
@@ -244,7 +243,7 @@ public sealed class AcmeService
             using var key = KeyFactory.Generate(certificate.KeyType);
             var issued = await new AcmeIssuer(client, _responder, _time).IssueAsync(
                 new IssueRequest([certificate.Hostname], key, certificate.Profile, replaces, certificate.PreferredChain), cancellationToken);
-            var stored = _store.StoreIssued(issued.ChainPem, key, certificate.Hostname, CertificateSource, certificate.CertificateId);
+            var stored = _store.StoreIssued(issued.ChainPem, key, certificate.Hostname, certificate.CertificateId);
             issuedId = stored.Id;
             _renewalInfo.TryRemove(id, out _);
             history = certificate.History.With(new RenewalAttempt(now, true)) with { LastAlertAt = null };

@@ -79,7 +79,7 @@ public sealed class AcmeServiceTests(PebbleFixture peers) : IDisposable
         Assert.Null(first.LastError);
         Assert.NotNull(first.RenewAfter);
         var stored = _state.Store.GetCertificate(first.CertificateId!);
-        Assert.Equal("acme", stored.Source);
+        Assert.Equal(CertificateSource.Acme, stored.Source);
         Assert.True(stored.HasPrivateKey);
         Assert.Equal(host, stored.FriendlyName);
         Assert.Equal([host], stored.Facts.SubjectAlternativeNames);

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Appliance.Certificates.Formats;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 using Microsoft.Data.Sqlite;
@@ -68,7 +68,7 @@ public sealed class CertificateStoreTests : IDisposable
     {
         // A database written by the first schema version only: the rows have no derived data and no signature checks.
         var (root, leaf) = Pki("Example Root CA");
-        _database.Migrate(CertificateStore.Module, [CertificateStore.Migrations[0]]);
+        _database.Migrate(CertificateSchema.Module, [CertificateSchema.Migrations[0]]);
         InsertAsVersionOne(root);
         InsertAsVersionOne(leaf);
 
@@ -229,7 +229,7 @@ public sealed class CertificateStoreTests : IDisposable
     private void InsertAsVersionOne(X509Certificate2 certificate)
     {
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, """
+        using var command = Sql.Command(connection, null, """
             INSERT INTO certificates (id, der, sha256, public_key_sha256, friendly_name, source, is_factory, created_at)
             VALUES ($id, $der, $sha, $pk, $name, 'imported', 0, $t)
             """, ("$id", Id(certificate)), ("$der", certificate.RawData), ("$sha", Sha256(certificate)),
@@ -241,13 +241,13 @@ public sealed class CertificateStoreTests : IDisposable
     private void Execute(string sql)
     {
         using var connection = _database.Open();
-        StateDatabase.Execute(connection, sql);
+        Sql.Execute(connection, null, sql);
     }
 
     private List<T> Rows<T>(string sql, Func<SqliteDataReader, T> read)
     {
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, sql);
+        using var command = Sql.Command(connection, null, sql);
         using var reader = command.ExecuteReader();
         var rows = new List<T>();
         while (reader.Read()) rows.Add(read(reader));

@@ -18,7 +18,7 @@ public sealed class SelectionSnapshotTests
         var certificate = CertificateRequestFactory.CreateSelfSigned(new SubjectName(null, null, null, null, null, id), names, Key,
             Now.AddDays(notBeforeDays), Now.AddDays(notAfterDays));
         return new StoredCertificate(id, id, CertificateFacts.Read(certificate), certificate.RawData, new(certificate), hasKey ? "k" + id : null,
-            isDefault, isFactory, [id], true, bound ?? [], isFactory ? "factory" : "imported");
+            isDefault, isFactory, [id], true, bound ?? [], isFactory ? CertificateSource.Factory : CertificateSource.Imported);
     }
 
     private static (string Id, SelectionRule Rule) Pick(SelectionSnapshot snapshot, string? name, IPAddress address)

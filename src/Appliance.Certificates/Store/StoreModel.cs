@@ -16,7 +16,7 @@ public sealed record StoredCertificate(
     IReadOnlyList<string> Chain,
     bool ChainComplete,
     IReadOnlyList<string> BoundAddresses,
-    string Source)
+    CertificateSource Source)
 {
     /// <summary>Shared by every view of the same certificate, so it is parsed at most once per process.</summary>
     internal Lazy<X509Certificate2> ParsedCertificate { get; init; } = ParsedCertificate;
@@ -85,5 +85,5 @@ public sealed class CertificateStoreException(StoreFailure reason, string messag
     public StoreFailure Reason { get; } = reason;
 }
 
-/// <summary>Per address: the certificate assigned there, and whether /appliance and the site answer there.</summary>
-public sealed record AddressAssignment(string Address, string? CertificateId, bool ApplianceAccess, bool SiteAccess);
+/// <summary>The certificate assigned to a local address (canonical form), or null: the address follows the other rules.</summary>
+public sealed record CertificateAssignment(string Address, string? CertificateId);

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Appliance.Accounts;
@@ -84,9 +84,7 @@ internal sealed class AccountStore
     public bool HasAccounts()
     {
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM users";
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        return Sql.Scalar<long>(connection, null, "SELECT COUNT(*) FROM users") > 0;
     }
 
     /// <summary>The first admin, at start-up (nothing else hashes yet, so the gate is not needed).</summary>
@@ -96,20 +94,15 @@ internal sealed class AccountStore
     private void Insert(string username, string passwordHash, bool mustChangePassword)
     {
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO users (username, password_hash, must_change_password, created_at) VALUES ($u, $p, $m, $t)";
-        command.Parameters.AddWithValue("$u", username);
-        command.Parameters.AddWithValue("$p", passwordHash);
-        command.Parameters.AddWithValue("$m", mustChangePassword ? 1 : 0);
-        command.Parameters.AddWithValue("$t", Now());
-        command.ExecuteNonQuery();
+        Sql.Execute(connection, null, "INSERT INTO users (username, password_hash, must_change_password, created_at) VALUES ($u, $p, $m, $t)",
+            ("$u", username), ("$p", passwordHash), ("$m", mustChangePassword ? 1 : 0), ("$t", Now()));
     }
 
     public IReadOnlyList<AdminAccount> ListAccounts()
     {
         var now = _time.GetUtcNow();
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, """
+        using var command = Sql.Command(connection, null, """
             SELECT u.id, u.username, u.must_change_password, u.created_at,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.last_seen_at > $idle AND s.created_at > $absolute)
             FROM users u ORDER BY u.username COLLATE NOCASE
@@ -153,7 +146,7 @@ internal sealed class AccountStore
                 ? $"You are the only admin: '{target.Username}' cannot be removed. Add another admin first if someone else should manage the appliance."
                 : $"'{target.Username}' is the only admin and cannot be removed.");
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, "DELETE FROM users WHERE id = $id", ("$id", target.Id));
+        using var command = Sql.Command(connection, null, "DELETE FROM users WHERE id = $id", ("$id", target.Id));
         command.ExecuteNonQuery();
         _unsaved.EndAll(target.Id);
         return target;
@@ -173,12 +166,12 @@ internal sealed class AccountStore
         var hash = await _hashes.RunAsync(() => PasswordHasher.Hash(oneTime), aborted);
         using var connection = _database.Open();
         using var transaction = connection.BeginTransaction();
-        using (var update = StateDatabase.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 1 WHERE id = $id",
+        using (var update = Sql.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 1 WHERE id = $id",
             ("$p", hash), ("$id", target.Id)))
             update.ExecuteNonQuery();
-        using (var sessions = StateDatabase.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id", ("$id", target.Id)))
+        using (var sessions = Sql.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id", ("$id", target.Id)))
             sessions.ExecuteNonQuery();
-        using (var tokens = StateDatabase.Command(connection, transaction, "DELETE FROM api_tokens WHERE user_id = $id", ("$id", target.Id)))
+        using (var tokens = Sql.Command(connection, transaction, "DELETE FROM api_tokens WHERE user_id = $id", ("$id", target.Id)))
             tokens.ExecuteNonQuery();
         transaction.Commit();
         _unsaved.EndAll(target.Id);
@@ -205,10 +198,9 @@ internal sealed class AccountStore
         try
         {
             using (var connection = _database.Open())
-            using (var command = connection.CreateCommand())
+            using (var command = Sql.Command(connection, null, "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u",
+                       ("$u", username)))
             {
-                command.CommandText = "SELECT id, username, password_hash, must_change_password FROM users WHERE username = $u";
-                command.Parameters.AddWithValue("$u", username);
                 using var reader = command.ExecuteReader();
                 if (reader.Read())
                 {
@@ -231,12 +223,8 @@ internal sealed class AccountStore
         try
         {
             using var connection = _database.Open();
-            using var insert = connection.CreateCommand();
-            insert.CommandText = "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at) VALUES ($h, $u, $t, $t)";
-            insert.Parameters.AddWithValue("$h", Sha256(secret));
-            insert.Parameters.AddWithValue("$u", account!.Id);
-            insert.Parameters.AddWithValue("$t", Now());
-            insert.ExecuteNonQuery();
+            Sql.Execute(connection, null, "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at) VALUES ($h, $u, $t, $t)",
+                ("$h", Sha256(secret)), ("$u", account!.Id), ("$t", Now()));
         }
         catch (Exception e) when (_partition?.SkipWhenFull(e, "a new session (kept in memory until the service restarts)") == true)
         {
@@ -266,13 +254,11 @@ internal sealed class AccountStore
     {
         var now = _time.GetUtcNow();
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        var hash = Sha256(secret);
+        using var command = Sql.Command(connection, null, """
             SELECT u.id, u.username, u.must_change_password, s.created_at, s.last_seen_at
             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = $h
-            """;
-        var hash = Sha256(secret);
-        command.Parameters.AddWithValue("$h", hash);
+            """, ("$h", hash));
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return _unsaved.Find(hash, now, IdleTimeout, AbsoluteTimeout) is { } userId ? FindAccount(connection, userId) : null;
         if (_unsaved.IsEnded(hash)) return null;
@@ -287,11 +273,7 @@ internal sealed class AccountStore
         }
         try
         {
-            using var touch = connection.CreateCommand();
-            touch.CommandText = "UPDATE sessions SET last_seen_at = $t WHERE id_sha256 = $h";
-            touch.Parameters.AddWithValue("$t", Now());
-            touch.Parameters.AddWithValue("$h", hash);
-            touch.ExecuteNonQuery();
+            Sql.Execute(connection, null, "UPDATE sessions SET last_seen_at = $t WHERE id_sha256 = $h", ("$t", Now()), ("$h", hash));
         }
         catch (Exception e) when (_partition?.SkipWhenFull(e, "a session's last-seen time") == true)
         {
@@ -301,7 +283,7 @@ internal sealed class AccountStore
 
     private static Account? FindAccount(SqliteConnection connection, long userId)
     {
-        using var command = StateDatabase.Command(connection, null, "SELECT id, username, must_change_password FROM users WHERE id = $id", ("$id", userId));
+        using var command = Sql.Command(connection, null, "SELECT id, username, must_change_password FROM users WHERE id = $id", ("$id", userId));
         using var reader = command.ExecuteReader();
         return reader.Read() ? new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0) : null;
     }
@@ -312,10 +294,7 @@ internal sealed class AccountStore
         try
         {
             using var connection = _database.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM sessions WHERE id_sha256 = $h";
-            command.Parameters.AddWithValue("$h", hash);
-            command.ExecuteNonQuery();
+            Sql.Execute(connection, null, "DELETE FROM sessions WHERE id_sha256 = $h", ("$h", hash));
             _unsaved.End(hash, rowKept: false);
         }
         catch (Exception e) when (_partition?.SkipWhenFull(e, "the end of a session (refused in memory until the service restarts)") == true)
@@ -333,22 +312,16 @@ internal sealed class AccountStore
         CheckLength("current password", currentPassword);
         CheckLength("new password", newPassword);
         using var connection = _database.Open();
-        string hash;
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "SELECT password_hash FROM users WHERE id = $id";
-            command.Parameters.AddWithValue("$id", account.Id);
-            hash = (string)command.ExecuteScalar()!;
-        }
+        var hash = (string)Sql.Scalar(connection, null, "SELECT password_hash FROM users WHERE id = $id", ("$id", account.Id))!;
         if (!await _hashes.RunAsync(() => PasswordHasher.Verify(currentPassword, hash), aborted))
             throw new AccountException(400, "The current password is wrong; enter the password you logged in with.");
         ValidateNewPassword(newPassword, currentPassword);
         var newHash = await _hashes.RunAsync(() => PasswordHasher.Hash(newPassword), aborted);
         using var transaction = connection.BeginTransaction();
-        using (var update = StateDatabase.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 0 WHERE id = $id",
+        using (var update = Sql.Command(connection, transaction, "UPDATE users SET password_hash = $p, must_change_password = 0 WHERE id = $id",
             ("$p", newHash), ("$id", account.Id)))
             update.ExecuteNonQuery();
-        using (var others = StateDatabase.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id AND id_sha256 <> $keep",
+        using (var others = Sql.Command(connection, transaction, "DELETE FROM sessions WHERE user_id = $id AND id_sha256 <> $keep",
             ("$id", account.Id), ("$keep", currentSessionSecret is null ? "" : Sha256(currentSessionSecret))))
             others.ExecuteNonQuery();
         transaction.Commit();
@@ -373,36 +346,24 @@ internal sealed class AccountStore
         var secret = "apl_" + NewSecret();
         var now = _time.GetUtcNow();
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO api_tokens (id, name, token_sha256, user_id, created_at) VALUES ($id, $n, $h, $u, $t)";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$n", name);
-        command.Parameters.AddWithValue("$h", Sha256(secret));
-        command.Parameters.AddWithValue("$u", account.Id);
-        command.Parameters.AddWithValue("$t", now.ToString("O", CultureInfo.InvariantCulture));
-        command.ExecuteNonQuery();
+        Sql.Execute(connection, null, "INSERT INTO api_tokens (id, name, token_sha256, user_id, created_at) VALUES ($id, $n, $h, $u, $t)",
+            ("$id", id), ("$n", name), ("$h", Sha256(secret)), ("$u", account.Id), ("$t", now.ToString("O", CultureInfo.InvariantCulture)));
         return (new ApiToken(id, name, now, null), secret);
     }
 
     public Account? FindToken(string secret)
     {
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        using var command = Sql.Command(connection, null, """
             SELECT u.id, u.username, u.must_change_password FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $h
-            """;
-        command.Parameters.AddWithValue("$h", Sha256(secret));
+            """, ("$h", Sha256(secret)));
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return null;
         var account = new Account(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0);
         reader.Close();
         try
         {
-            using var touch = connection.CreateCommand();
-            touch.CommandText = "UPDATE api_tokens SET last_used_at = $t WHERE token_sha256 = $h";
-            touch.Parameters.AddWithValue("$t", Now());
-            touch.Parameters.AddWithValue("$h", Sha256(secret));
-            touch.ExecuteNonQuery();
+            Sql.Execute(connection, null, "UPDATE api_tokens SET last_used_at = $t WHERE token_sha256 = $h", ("$t", Now()), ("$h", Sha256(secret)));
         }
         catch (Exception e) when (_partition?.SkipWhenFull(e, "an API token's last-used time") == true)
         {
@@ -413,8 +374,7 @@ internal sealed class AccountStore
     public IReadOnlyList<ApiToken> ListTokens()
     {
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY created_at";
+        using var command = Sql.Command(connection, null, "SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY created_at");
         using var reader = command.ExecuteReader();
         var tokens = new List<ApiToken>();
         while (reader.Read())
@@ -427,10 +387,7 @@ internal sealed class AccountStore
     public bool RevokeToken(string id)
     {
         using var connection = _database.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM api_tokens WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteNonQuery() > 0;
+        return Sql.Execute(connection, null, "DELETE FROM api_tokens WHERE id = $id", ("$id", id)) > 0;
     }
 
     private string Now() => _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);

@@ -31,7 +31,7 @@ internal sealed record CertificateDto(
         c.Id, c.FriendlyName, c.Facts.Subject, c.Facts.Issuer, c.Facts.CommonName, c.Facts.SubjectAlternativeNames,
         c.Facts.NotBefore, c.Facts.NotAfter, c.Facts.SerialNumber, c.Facts.Sha256Fingerprint, AlgorithmName(c.Facts.KeyAlgorithm),
         c.Facts.KeySize, c.HasPrivateKey, c.Facts.IsCertificateAuthority, c.Facts.IsSelfSigned, c.IsDefault, c.IsFactory,
-        c.Chain, c.ChainComplete, c.ChainWarning, c.BoundAddresses, c.Source, CertificateStore.DefaultRefusal(c));
+        c.Chain, c.ChainComplete, c.ChainWarning, c.BoundAddresses, c.Source.ToText(), CertificateStore.DefaultRefusal(c));
 
     /// <summary>With the OCSP stapling state: null when the certificate names no responder (or cannot be stapled).</summary>
     public static CertificateDto From(StoredCertificate c, Tls.Ocsp.OcspStapling stapling) => From(c) with { OcspStapling = stapling.Describe(c.Id) };

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Hosting;
 using Microsoft.Data.Sqlite;
 
@@ -173,7 +173,7 @@ internal sealed partial class AuditLog
     {
         Flush();
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, """
+        using var command = Sql.Command(connection, null, """
             SELECT id, at, username, address, method, path, status, outcome, action, detail, anonymous, count, last_at FROM audit_log
             WHERE $before IS NULL OR id < $before ORDER BY id DESC LIMIT $limit
             """, ("$before", before), ("$limit", limit));
@@ -190,7 +190,7 @@ internal sealed partial class AuditLog
     public long Count()
     {
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, "SELECT COUNT(*) FROM audit_log");
+        using var command = Sql.Command(connection, null, "SELECT COUNT(*) FROM audit_log");
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
@@ -199,7 +199,7 @@ internal sealed partial class AuditLog
         var bytes = AuditBudget.SizeOf(e.Username, e.Address, e.Method, e.Path, e.Outcome, e.Action, e.Detail);
         using var connection = _database.Open();
         using var transaction = connection.BeginTransaction();
-        using (var insert = StateDatabase.Command(connection, transaction, """
+        using (var insert = Sql.Command(connection, transaction, """
             INSERT INTO audit_log (at, username, address, method, path, status, outcome, action, detail, bytes)
             VALUES ($at, $user, $address, $method, $path, $status, $outcome, $action, $detail, $bytes)
             """,
@@ -218,7 +218,7 @@ internal sealed partial class AuditLog
         foreach (var c in counts)
         {
             var s = c.Sample;
-            using var upsert = StateDatabase.Command(connection, transaction, """
+            using var upsert = Sql.Command(connection, transaction, """
                 INSERT INTO audit_log (at, username, address, method, path, status, outcome, action, detail, anonymous, minute, count, last_at, bytes)
                 VALUES ($at, $user, $address, $method, $path, $status, $outcome, $action, $detail, 1, $minute, $count, $last, $bytes)
                 ON CONFLICT (address, minute) WHERE anonymous = 1 DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)
@@ -241,13 +241,13 @@ internal sealed partial class AuditLog
         while (budget.IsExceeded(totals.Rows, totals.Bytes))
         {
             var oldest = new List<(long Id, long Bytes)>();
-            using (var select = StateDatabase.Command(connection, transaction,
+            using (var select = Sql.Command(connection, transaction,
                 "SELECT id, bytes FROM audit_log WHERE anonymous = $kind ORDER BY id LIMIT 1000", ("$kind", anonymous ? 1 : 0)))
             using (var reader = select.ExecuteReader())
                 while (reader.Read()) oldest.Add((reader.GetInt64(0), reader.GetInt64(1)));
             if (oldest.Count == 0) break;
             var drop = budget.RowsToDrop(totals.Rows, totals.Bytes, oldest.Select(o => o.Bytes).ToList());
-            using (var delete = StateDatabase.Command(connection, transaction,
+            using (var delete = Sql.Command(connection, transaction,
                 "DELETE FROM audit_log WHERE anonymous = $kind AND id <= $last", ("$kind", anonymous ? 1 : 0), ("$last", oldest[drop - 1].Id)))
                 delete.ExecuteNonQuery();
             totals = (totals.Rows - drop, totals.Bytes - oldest.Take(drop).Sum(o => o.Bytes));
@@ -257,7 +257,7 @@ internal sealed partial class AuditLog
 
     private static (long Rows, long Bytes) Totals(SqliteConnection connection, SqliteTransaction? transaction, bool anonymous)
     {
-        using var command = StateDatabase.Command(connection, transaction,
+        using var command = Sql.Command(connection, transaction,
             "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM audit_log WHERE anonymous = $kind", ("$kind", anonymous ? 1 : 0));
         using var reader = command.ExecuteReader();
         reader.Read();

@@ -1,4 +1,5 @@
 using Appliance.Certificates.Store;
+using Appliance.Network;
 
 namespace Appliance.Audit;
 

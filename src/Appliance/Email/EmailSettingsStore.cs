@@ -1,5 +1,5 @@
 using System.Text;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Vault;
 using Appliance.Platform.Email;
 
@@ -48,7 +48,7 @@ internal sealed class EmailSettingsStore
     public SmtpSettings Load()
     {
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null,
+        using var command = Sql.Command(connection, null,
             "SELECT enabled, server, port, security, username, password_sealed, sender, recipients, trusted_certificate FROM email_settings WHERE id = 1");
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return SmtpSettings.Disabled;
@@ -63,7 +63,7 @@ internal sealed class EmailSettingsStore
     public void Save(SmtpSettings settings)
     {
         using var connection = _database.Open();
-        using var command = StateDatabase.Command(connection, null, """
+        using var command = Sql.Command(connection, null, """
             INSERT INTO email_settings (id, enabled, server, port, security, username, password_sealed, sender, recipients, trusted_certificate, updated_at)
             VALUES (1, $enabled, $server, $port, $security, $user, $password, $sender, $recipients, $trusted, $at)
             ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, server = excluded.server, port = excluded.port,

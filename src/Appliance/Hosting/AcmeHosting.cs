@@ -4,7 +4,7 @@ using Appliance.Acme.Caa;
 using Appliance.Acme.Preflight;
 using Appliance.Platform;
 using Appliance.Acme.Renewal;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 using Appliance.Email;

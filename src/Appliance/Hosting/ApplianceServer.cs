@@ -2,7 +2,7 @@ using System.Net;
 using Appliance.Accounts;
 using Appliance.Api;
 using Appliance.Audit;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 using Appliance.Platform;
@@ -69,6 +69,7 @@ internal static partial class ApplianceServer
         }
         var vault = keyVault.Vault;
         var store = new CertificateStore(database, vault, time);
+        var addressSettings = new Network.AddressSettings(database, store);
         var accounts = new AccountStore(database, time, partition);
         var facts = new SystemFacts();
 
@@ -80,6 +81,7 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton<IKeyVault>(vault);
         builder.Services.AddSingleton(keyVault);
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(addressSettings);
         builder.Services.AddSingleton(accounts);
         builder.Services.AddSingleton(facts);
         builder.Services.AddSingleton<StatusService>();

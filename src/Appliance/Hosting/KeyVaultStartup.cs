@@ -1,4 +1,4 @@
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 using Appliance.Tpm;

@@ -1,28 +1,27 @@
 using System.Collections.Frozen;
 using System.Net;
 using Appliance.Certificates.Selection;
-using Appliance.Certificates.Store;
 
 namespace Appliance.Network;
 
 /// <summary>
-/// Whether /appliance and the site answer on a local address, from a snapshot of the stored assignments swapped on
-/// every store change. Addresses without a setting answer both (a new NIC is reachable at once).
+/// Whether /appliance and the site answer on a local address, from a snapshot of the stored settings swapped on
+/// every change of them. Addresses without a setting answer both (a new NIC is reachable at once).
 /// </summary>
 internal sealed class AddressAccess
 {
-    private readonly CertificateStore _store;
+    private readonly AddressSettings _settings;
     private volatile FrozenDictionary<IPAddress, AddressAssignment> _assignments = FrozenDictionary<IPAddress, AddressAssignment>.Empty;
 
-    public AddressAccess(CertificateStore store)
+    public AddressAccess(AddressSettings settings)
     {
-        _store = store;
-        store.Changed += Rebuild;
+        _settings = settings;
+        settings.Changed += Rebuild;
         Rebuild();
     }
 
     private void Rebuild() =>
-        _assignments = _store.ListAssignments()
+        _assignments = _settings.List()
             .Where(a => IPAddress.TryParse(a.Address, out _))
             .ToFrozenDictionary(a => SelectionSnapshot.Canonical(IPAddress.Parse(a.Address)));
 

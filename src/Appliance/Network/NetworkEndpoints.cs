@@ -27,19 +27,19 @@ internal static class NetworkEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/network/addresses", (SystemFacts facts, CertificateStore store) =>
-            Results.Json(ListAddresses(facts, store), NetworkJson.Default.ListAddressDto))
+        api.MapGet("/network/addresses", (SystemFacts facts, AddressSettings settings) =>
+            Results.Json(ListAddresses(facts, settings), NetworkJson.Default.ListAddressDto))
             .Produces<List<AddressDto>>().WithSummary("The NICs' addresses, each with its certificate and whether /appliance and the site answer there");
 
-        api.MapPut("/network/addresses", async (HttpContext context, SystemFacts facts, CertificateStore store) =>
+        api.MapPut("/network/addresses", async (HttpContext context, SystemFacts facts, AddressSettings settings, CertificateStore store) =>
         {
             var body = await ApiEndpoints.ReadJson(context, NetworkJson.Default.ListAddressDto);
             var changes = body.Select(a => new AddressAssignment(CanonicalAddress(a.Address),
                 string.IsNullOrEmpty(a.CertificateId) ? null : a.CertificateId, a.ApplianceAccess, a.SiteAccess)).ToList();
-            KeepTheAdminIn(context, facts, store, changes);
-            store.SetAssignments(changes);
+            KeepTheAdminIn(context, facts, settings, changes);
+            settings.Set(changes);
             AuditTrail.Done(context, CertificateAudit.Assigned(changes, store));
-            return Results.Json(ListAddresses(facts, store), NetworkJson.Default.ListAddressDto);
+            return Results.Json(ListAddresses(facts, settings), NetworkJson.Default.ListAddressDto);
         }).Accepts<List<AddressDto>>("application/json").Produces<List<AddressDto>>()
             .WithSummary("Assign certificates to addresses and switch /appliance and the site per address").Audited("Change the IP configuration");
 
@@ -56,9 +56,9 @@ internal static class NetworkEndpoints
     }
 
     /// <summary>The machine's addresses (read from the OS now) with their settings, then stored settings of absent addresses.</summary>
-    internal static List<AddressDto> ListAddresses(SystemFacts facts, CertificateStore store)
+    internal static List<AddressDto> ListAddresses(SystemFacts facts, AddressSettings settings)
     {
-        var stored = store.ListAssignments().ToDictionary(a => a.Address);
+        var stored = settings.List().ToDictionary(a => a.Address);
         var result = new List<AddressDto>();
         foreach (var nic in facts.Interfaces(includeLoopback: true))
             foreach (var address in nic.Addresses)
@@ -75,13 +75,13 @@ internal static class NetworkEndpoints
     /// Switching /appliance off on the address the admin is using is refused (409) unless another address keeps it
     /// on. Used by this API and the IP Configuration page, so both refuse with the same words.
     /// </summary>
-    internal static void KeepTheAdminIn(HttpContext context, SystemFacts facts, CertificateStore store, IReadOnlyList<AddressAssignment> changes)
+    internal static void KeepTheAdminIn(HttpContext context, SystemFacts facts, AddressSettings settings, IReadOnlyList<AddressAssignment> changes)
     {
         if (context.Connection.LocalIpAddress is not { } localIp) return;
         var local = SelectionSnapshot.Canonical(localIp).ToString();
         var mine = changes.FirstOrDefault(c => c.Address == local);
         if (mine is null || mine.ApplianceAccess) return;
-        var after = ListAddresses(facts, store).ToDictionary(a => a.Address, a => a.ApplianceAccess);
+        var after = ListAddresses(facts, settings).ToDictionary(a => a.Address, a => a.ApplianceAccess);
         foreach (var change in changes) after[change.Address] = change.ApplianceAccess;
         if (after.Any(a => a.Key != local && a.Value)) return;
         throw new ApiException(409, $"/appliance cannot be switched off on {local}: you are connected through it and no other address keeps it on. Turn it on for another address first.");

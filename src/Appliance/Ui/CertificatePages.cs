@@ -272,7 +272,7 @@ internal static class CertificatePages
     {
         var keys = KeyFactory.KeyTypes.Select(k => new KeyOption(k, KeyLabel(k)))
             .Concat(store.ListCertificates().Where(c => c.HasPrivateKey && !c.IsFactory)
-                .Select(c => new KeyOption("existing:" + c.Id, $"Existing key of {c.FriendlyName}")))
+                .Select(c => new KeyOption(KeyReference.Existing(c.Id), $"Existing key of {c.FriendlyName}")))
             .ToList();
         return new NewCertificatePage(frame.Build(context, "Security :: Certificates :: New Certificate", Section, Page, notice), form, keys);
     }

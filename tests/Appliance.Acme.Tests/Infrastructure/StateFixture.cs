@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Appliance.Certificates.Storage;
+using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
 
