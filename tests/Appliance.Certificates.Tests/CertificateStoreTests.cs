@@ -5,6 +5,7 @@ using System.Text;
 using Appliance.Certificates.Formats;
 using Appliance.Storage;
 using Appliance.Certificates.Store;
+using Appliance.Certificates.Tests.Store;
 using Appliance.Certificates.Vault;
 using Microsoft.Data.Sqlite;
 
@@ -13,24 +14,17 @@ namespace Appliance.Certificates.Tests;
 /// <summary>What the store keeps beside each certificate's DER (derived data, signature checks) so that loading it parses nothing.</summary>
 public sealed class CertificateStoreTests : IDisposable
 {
-    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
-    private readonly string _directory = Directory.CreateTempSubdirectory("certificate-store-").FullName;
-    private readonly AesGcmKeyVault _vault = new(RandomNumberGenerator.GetBytes(32), "software");
+    private static readonly DateTimeOffset Now = StoreTestBed.Start;
+    private readonly StoreTestBed _bed = new();
     private readonly StateDatabase _database;
+    private readonly AesGcmKeyVault _vault;
 
-    static CertificateStoreTests() => SQLitePCL.raw.SetProvider(new SQLitePCL.SQLite3Provider_sqlite3());
+    public CertificateStoreTests() => (_database, _vault) = (_bed.Database, _bed.Vault);
 
-    public CertificateStoreTests() => _database = new StateDatabase(Path.Combine(_directory, "appliance.db"));
-
-    public void Dispose()
-    {
-        _vault.Dispose();
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _bed.Dispose();
 
     /// <summary>A new store on the same database: what a restart sees, with nothing remembered in memory.</summary>
-    private CertificateStore Restart() => new(_database, _vault, TimeProvider.System);
+    private CertificateStore Restart() => _bed.NewStore();
 
     [Fact]
     public void FactsReadFromTheStoredDataEqualFactsReadFromTheDer()
@@ -172,7 +166,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void EveryPrivateKeyTheStoreDecryptsIsZeroedOnceTheHandshakeContextAndTheExportsAreDone()
     {
         var recording = new RecordingVault(_vault);
-        var store = new CertificateStore(_database, recording, TimeProvider.System);
+        var store = _bed.NewStore(recording);
         var factory = store.EnsureFactoryCertificate("box.example")!;
 
         using (var identity = store.OpenServingIdentity(factory)!)
@@ -218,12 +212,11 @@ public sealed class CertificateStoreTests : IDisposable
         return (X509CertificateLoader.LoadCertificate(rootWithKey.RawData), leaf);
     }
 
-    private static ImportFile Pem(string fileName, params X509Certificate2[] certificates) =>
-        new(fileName, Encoding.ASCII.GetBytes(string.Concat(certificates.Select(c => c.ExportCertificatePem() + "\n"))));
+    private static ImportFile Pem(string fileName, params X509Certificate2[] certificates) => StoreTestBed.Pem(fileName, certificates);
 
-    private static string Sha256(X509Certificate2 certificate) => Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+    private static string Sha256(X509Certificate2 certificate) => StoreTestBed.Sha256(certificate);
 
-    private static string Id(X509Certificate2 certificate) => Sha256(certificate)[..16];
+    private static string Id(X509Certificate2 certificate) => StoreTestBed.Id(certificate);
 
     /// <summary>A row as the first schema version wrote it.</summary>
     private void InsertAsVersionOne(X509Certificate2 certificate)
@@ -244,15 +237,7 @@ public sealed class CertificateStoreTests : IDisposable
         Sql.Execute(connection, null, sql);
     }
 
-    private List<T> Rows<T>(string sql, Func<SqliteDataReader, T> read)
-    {
-        using var connection = _database.Open();
-        using var command = Sql.Command(connection, null, sql);
-        using var reader = command.ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read()) rows.Add(read(reader));
-        return rows;
-    }
+    private List<T> Rows<T>(string sql, Func<SqliteDataReader, T> read) => _bed.Rows(sql, read);
 
     private List<(string Certificate, string Issuer, bool Verified)> SignatureChecks() =>
         Rows("SELECT certificate_sha256, issuer_sha256, verified FROM signature_checks", r => (r.GetString(0), r.GetString(1), r.GetInt64(2) != 0));
