@@ -5,6 +5,7 @@ using Appliance.Audit;
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
+using Appliance.Edge;
 using Appliance.Platform;
 using Appliance.Tls;
 using Appliance.Ui;
@@ -87,6 +88,7 @@ internal static partial class ApplianceServer
         builder.Services.AddSingleton<Tls.Ocsp.OcspStapling>();
         builder.Services.AddHostedService<Tls.Ocsp.OcspStaplingService>();
         builder.Services.AddSingleton<Network.AddressAccess>();
+        builder.Services.AddSingleton<Network.AddressSettings>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton(new Network.SiteUpstream(options.SiteUpstream, connectTimeout: options.SiteTimeout));
         builder.Services.AddSingleton(services => new Network.SiteForwarder(services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
@@ -103,7 +105,7 @@ internal static partial class ApplianceServer
                 (path, reason) => LogDamagedKey(loggers.CreateLogger("Appliance.Hosting.DataProtection"), path, reason)));
         builder.Services.AddAntiforgery(antiforgery =>
         {
-            // __Secure- with the session cookie's path, for the reason given at ApiEndpoints.SessionCookie.
+            // __Secure- with the session cookie's path, for the reason given at Edge/SessionCookie.cs.
             antiforgery.Cookie.Name = "__Secure-appliance_antiforgery";
             antiforgery.Cookie.Path = "/appliance";
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
@@ -125,7 +127,7 @@ internal static partial class ApplianceServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = ApiEndpoints.MaxJsonBytes;
+            kestrel.Limits.MaxRequestBodySize = RequestLimits.MaxJsonBytes;
             var tls = kestrel.ApplicationServices.GetRequiredService<TlsTermination>();
             kestrel.Listen(bind, options.HttpsPort, listen =>
             {
@@ -160,6 +162,8 @@ internal static partial class ApplianceServer
         // From here on, /appliance only. First: the audit records each change with the final status set below.
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<StatusOnlyProblems>();
+        app.UseMiddleware<DotSegmentGuard>();
         app.Use((context, next) =>
         {
             context.Response.Headers.StrictTransportSecurity = "max-age=31536000";
@@ -175,10 +179,8 @@ internal static partial class ApplianceServer
         app.UseMiddleware<AuthenticationMiddleware>();
         app.Use((context, next) =>
         {
-            // The import form may carry up to MaxImportBytes; raise the limit before anti-forgery validation reads the form.
-            if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(CertificatePages.Import, StringComparison.Ordinal)
-                && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-                size.MaxRequestBodySize = ApiEndpoints.MaxImportBytes;
+            // An upload (API or Import page) may carry up to UploadLimits.MaxBytes; raised before anti-forgery validation reads the form.
+            UploadReader.AllowUploadBody(context);
             return next(context);
         });
         app.UseRouting();
