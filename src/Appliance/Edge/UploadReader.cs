@@ -12,6 +12,9 @@ internal sealed record Upload(IReadOnlyList<ImportFile> Files, string? Password)
 /// </summary>
 internal static class UploadReader
 {
+    /// <summary>COR_E_IO: the HResult of an IOException raised by .NET itself (the multipart reader), not by a system call.</summary>
+    private const int UnexpectedEnd = unchecked((int)0x80131620);
+
     /// <summary>The upload routes: the only requests whose body may exceed <see cref="RequestLimits.MaxJsonBytes"/>.</summary>
     public static bool IsUpload(HttpContext context) =>
         HttpMethods.IsPost(context.Request.Method)
@@ -41,8 +44,14 @@ internal static class UploadReader
         {
             throw new RequestException(RequestFailure.Invalid, $"The upload is not a valid multipart form: {e.Message}");
         }
-        // A browser sends an empty part without a file name for a file input left empty; an empty file with a name is the admin's, and refused by name.
-        var parts = form.Files.Where(f => f.Length > 0 || !string.IsNullOrEmpty(f.FileName)).ToList();
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.HResult == UnexpectedEnd)
+        {
+            // A body that ends before the closing boundary; an I/O error of the system (a full disk) carries its errno instead.
+            throw new RequestException(RequestFailure.Invalid, $"The upload is not a valid multipart form: {e.Message}");
+        }
+        // Every file part is read, an empty one too (the import refuses it by name). A file input left empty is no
+        // file part: browsers send it with filename="", which ASP.NET reads as a form field.
+        var parts = form.Files;
         if (parts.Count > UploadLimits.MaxFiles)
             throw new RequestException(RequestFailure.Invalid,
                 $"The upload holds {parts.Count} files; at most {UploadLimits.MaxFiles} can be imported at once. Import them in several uploads.");
