@@ -14,14 +14,6 @@ internal sealed record AdminAccount(long Id, string Username, bool MustChangePas
 
 internal sealed record ApiToken(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
-internal sealed class AccountException(int status, string message) : Exception(message)
-{
-    public int Status { get; } = status;
-
-    /// <summary>For 429: when the client may try again (the Retry-After header).</summary>
-    public TimeSpan? RetryAfter { get; init; }
-}
-
 /// <summary>
 /// Admin accounts, login sessions and API tokens. Secrets (session ids, tokens) are random 256-bit values
 /// handed out once; only their SHA-256 is stored. Sessions end after <see cref="IdleTimeout"/> without use
@@ -125,10 +117,10 @@ internal sealed class AccountStore
     {
         username = username.Trim();
         if (username.Length is 0 or > 64 || !username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@'))
-            throw new AccountException(400, $"The username '{username}' cannot be used: use 1 to 64 letters, digits, '.', '-', '_' or '@'.");
+            throw new AccountException(AccountFailure.Invalid, $"The username '{username}' cannot be used: use 1 to 64 letters, digits, '.', '-', '_' or '@'.");
         ValidateNewPassword(password, initial: true);
         if (ListAccounts().Any(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase)))
-            throw new AccountException(409, $"There is already an admin '{username}'; choose another username.");
+            throw new AccountException(AccountFailure.Conflict, $"There is already an admin '{username}'; choose another username.");
         Insert(username, await _hashes.RunAsync(() => PasswordHasher.Hash(password), aborted), mustChangePassword: true);
         return ListAccounts().Single(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase));
     }
@@ -142,7 +134,7 @@ internal sealed class AccountStore
         var accounts = ListAccounts();
         var target = Find(accounts, username);
         if (accounts.Count == 1)
-            throw new AccountException(409, target.Id == actor.Id
+            throw new AccountException(AccountFailure.Conflict, target.Id == actor.Id
                 ? $"You are the only admin: '{target.Username}' cannot be removed. Add another admin first if someone else should manage the appliance."
                 : $"'{target.Username}' is the only admin and cannot be removed.");
         using var connection = _database.Open();
@@ -161,7 +153,7 @@ internal sealed class AccountStore
     {
         var target = Find(ListAccounts(), username);
         if (target.Id == actor.Id)
-            throw new AccountException(409, "You cannot reset your own password here: use Change password, which asks for your current one.");
+            throw new AccountException(AccountFailure.Conflict, "You cannot reset your own password here: use Change password, which asks for your current one.");
         var oneTime = NewOneTimePassword();
         var hash = await _hashes.RunAsync(() => PasswordHasher.Hash(oneTime), aborted);
         using var connection = _database.Open();
@@ -180,7 +172,7 @@ internal sealed class AccountStore
 
     private static AdminAccount Find(IReadOnlyList<AdminAccount> accounts, string username) =>
         accounts.FirstOrDefault(a => string.Equals(a.Username, username, StringComparison.OrdinalIgnoreCase))
-        ?? throw new AccountException(404, $"There is no admin '{username}'; it may have been removed already.");
+        ?? throw new AccountException(AccountFailure.NotFound, $"There is no admin '{username}'; it may have been removed already.");
 
     /// <summary>
     /// Checks the password and opens a session; returns the session secret (for the cookie). Refused before any hashing:
@@ -191,7 +183,7 @@ internal sealed class AccountStore
         CheckLength("username", username);
         CheckLength("password", password);
         if (Throttle.Begin(username, client) is { } refusal)
-            throw new AccountException(429, refusal.Message) { RetryAfter = refusal.RetryAfter };
+            throw new AccountException(AccountFailure.Throttled, refusal.Message) { RetryAfter = refusal.RetryAfter };
         string? hash = null;
         Account? account = null;
         bool? ok = null;
@@ -218,7 +210,7 @@ internal sealed class AccountStore
             else if (ok.Value) Throttle.Succeeded(username, client);
             else Throttle.Failed(username, client);
         }
-        if (ok != true) throw new AccountException(401, "The username or password is wrong; check both and try again.");
+        if (ok != true) throw new AccountException(AccountFailure.WrongCredentials, "The username or password is wrong; check both and try again.");
         var secret = NewSecret();
         try
         {
@@ -238,7 +230,7 @@ internal sealed class AccountStore
     {
         var bytes = Encoding.UTF8.GetByteCount(value);
         if (bytes > MaxCredentialBytes)
-            throw new AccountException(400, $"The {field} is {bytes} bytes long; at most {MaxCredentialBytes} bytes (UTF-8) are accepted.");
+            throw new AccountException(AccountFailure.Invalid, $"The {field} is {bytes} bytes long; at most {MaxCredentialBytes} bytes (UTF-8) are accepted.");
     }
 
     /// <summary>
@@ -314,7 +306,7 @@ internal sealed class AccountStore
         using var connection = _database.Open();
         var hash = (string)Sql.Scalar(connection, null, "SELECT password_hash FROM users WHERE id = $id", ("$id", account.Id))!;
         if (!await _hashes.RunAsync(() => PasswordHasher.Verify(currentPassword, hash), aborted))
-            throw new AccountException(400, "The current password is wrong; enter the password you logged in with.");
+            throw new AccountException(AccountFailure.Invalid, "The current password is wrong; enter the password you logged in with.");
         ValidateNewPassword(newPassword, currentPassword);
         var newHash = await _hashes.RunAsync(() => PasswordHasher.Hash(newPassword), aborted);
         using var transaction = connection.BeginTransaction();
@@ -332,16 +324,16 @@ internal sealed class AccountStore
     {
         CheckLength($"{(initial ? "initial" : "new")} password", password);
         if (password.Length < MinPasswordLength)
-            throw new AccountException(400, $"The {(initial ? "initial" : "new")} password has {password.Length} characters; use at least {MinPasswordLength}.");
+            throw new AccountException(AccountFailure.Invalid, $"The {(initial ? "initial" : "new")} password has {password.Length} characters; use at least {MinPasswordLength}.");
         if (previous is not null && password == previous)
-            throw new AccountException(400, "The new password is the same as the current one; choose a different password.");
+            throw new AccountException(AccountFailure.Invalid, "The new password is the same as the current one; choose a different password.");
     }
 
     public (ApiToken Token, string Secret) CreateToken(Account account, string name)
     {
         name = name.Trim();
         if (name.Length is 0 or > 64 || name.Any(char.IsControl))
-            throw new AccountException(400, "Give the API token a name of 1 to 64 printable characters, for example the script that will use it.");
+            throw new AccountException(AccountFailure.Invalid, "Give the API token a name of 1 to 64 printable characters, for example the script that will use it.");
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var secret = "apl_" + NewSecret();
         var now = _time.GetUtcNow();

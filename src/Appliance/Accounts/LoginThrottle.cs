@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 
 namespace Appliance.Accounts;
@@ -107,8 +106,6 @@ internal sealed class LoginThrottle(TimeProvider time)
 
     /// <summary>Whole seconds to wait, at least 1 (for Retry-After and the message).</summary>
     public static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-
-    public static string RetryAfterHeader(TimeSpan wait) => Seconds(wait).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Every <see cref="Begin"/> that returned null ends here, through one of the three outcomes.</summary>
     private void End(AddressGroup group, bool giveBack)

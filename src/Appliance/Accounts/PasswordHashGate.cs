@@ -50,7 +50,7 @@ internal sealed class PasswordHashGate : IDisposable
         }
     }
 
-    private static AccountException Busy() => new(429,
+    private static AccountException Busy() => new(AccountFailure.Throttled,
         $"The appliance is busy checking other logins; try again in {MaxWait.TotalSeconds:0} seconds.") { RetryAfter = MaxWait };
 
     public void Dispose() => _limiter.Dispose();

@@ -4,6 +4,7 @@ using Appliance.Acme;
 using Appliance.Acme.Preflight;
 using Appliance.Acme.Renewal;
 using Appliance.Audit;
+using Appliance.Edge;
 
 namespace Appliance.Api;
 
@@ -34,7 +35,7 @@ internal sealed record AutomatedCertificateDto(
 
     public static AutomatedCertificateDto From(AutomatedCertificate c, bool running) => new(
         c.Id, c.ServerId, c.Hostname, c.KeyType, c.Profile,
-        running ? (c.CertificateId is null ? "pending" : "renewing") : c.Status.ToString().ToLowerInvariant(), c.LastError,
+        AutomatedStatus.Of(c, running), c.LastError,
         c.RenewAfter, c.CertificateId, c.Reason, running,
         c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList()) { PreferredChain = c.PreferredChain };
 }
@@ -61,41 +62,10 @@ internal sealed partial class AcmeApiJson : JsonSerializerContext;
 /// <summary>ACME servers and automated certificates under /appliance/api/v1/acme (DESIGN.md "The HTTP API").</summary>
 internal static class AcmeEndpoints
 {
-    /// <summary>
-    /// The status and words for a refused ACME change (settings) or a failed ACME operation (the CA's answer in
-    /// words; 502 when the CA itself failed or could not be reached); null for other exceptions. Shared with the UI.
-    /// </summary>
-    internal static (int Status, string Detail)? Refusal(Exception e) => e switch
-    {
-        AcmeSettingsException s => (s.Reason switch
-        {
-            AcmeSettingsFailure.NotFound => 404,
-            AcmeSettingsFailure.Conflict or AcmeSettingsFailure.InUse => 409,
-            _ => 400,
-        }, s.Message),
-        AcmeException a => (a.Reason switch
-        {
-            AcmeFailure.Refused or AcmeFailure.NotPossible or AcmeFailure.ValidationFailed or AcmeFailure.OrderInvalid => 400,
-            AcmeFailure.RateLimited => 429,
-            _ => 502,
-        }, a.Message),
-        _ => null,
-    };
-
     public static void Map(WebApplication app)
     {
+        // Refused changes and failed ACME operations are answered by ErrorMiddleware (Edge/RefusalMap.cs).
         var acme = app.MapGroup(ApiEndpoints.Prefix + "/acme");
-        acme.AddEndpointFilter(async (context, next) =>
-        {
-            try
-            {
-                return await next(context);
-            }
-            catch (Exception e) when (Refusal(e) is { } refusal)
-            {
-                return ApiEndpoints.Problem(refusal.Status, refusal.Detail);
-            }
-        });
 
         acme.MapGet("/servers", (AcmeService service) =>
             Results.Json(service.ListServers().Select(AcmeServerDto.From).ToList(), AcmeApiJson.Default.ListAcmeServerDto))
@@ -159,7 +129,7 @@ internal static class AcmeEndpoints
         acme.MapDelete("/certificates/{id}", (string id, HttpContext context, AcmeService service, RenewalScheduler scheduler) =>
         {
             if (scheduler.IsRunning(id))
-                return ApiEndpoints.Problem(409, "The certificate is being ordered right now; delete it when the order has finished.");
+                return Problem.Of(409, "The certificate is being ordered right now; delete it when the order has finished.");
             var certificate = service.GetCertificate(id);
             service.DeleteCertificate(id);
             AuditTrail.Done(context, AcmeAudit.DeletedCertificate(certificate));
@@ -175,14 +145,4 @@ internal static class AcmeEndpoints
             return Results.Json(AutomatedCertificateDto.From(certificate, true), AcmeApiJson.Default.AutomatedCertificateDto, statusCode: 202);
         }).Produces<AutomatedCertificateDto>(202).WithSummary("Renew an automated certificate now").Audited("Renew an automated certificate now");
     }
-}
-
-/// <summary>The audit log's words for ACME changes, shared by the API and the Security pages.</summary>
-internal static class AcmeAudit
-{
-    public static string Registered(AcmeServer server) => $"Registered the ACME server {server.DirectoryUrl}{(server.Email is null ? "" : $" (account email {server.Email})")}";
-    public static string DeletedServer(AcmeServer server) => $"Deleted the ACME server {server.DirectoryUrl}";
-    public static string Requested(AutomatedCertificate c) => $"Requested an automated certificate for {c.Hostname} ({c.KeyType})";
-    public static string DeletedCertificate(AutomatedCertificate c) => $"Deleted the automated certificate for {c.Hostname}";
-    public static string Renewing(AutomatedCertificate c) => $"Started renewing the automated certificate for {c.Hostname} now";
 }

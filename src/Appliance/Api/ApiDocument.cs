@@ -3,6 +3,7 @@ using Appliance.Network;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Appliance.Edge;
 
 namespace Appliance.Api;
 
@@ -125,7 +126,7 @@ internal static class ApiDocument
             if (operation.Responses.ContainsKey(key)) continue;
             operation.Responses[key] = new OpenApiResponse
             {
-                Description = ApiEndpoints.Title(status),
+                Description = Refusal.TitleOf(status),
                 Content = new Dictionary<string, OpenApiMediaType>
                 {
                     ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference(ProblemSchema, context.Document) },
@@ -188,7 +189,7 @@ internal static class ApiDocument
                     {
                         Type = SecuritySchemeType.ApiKey,
                         In = ParameterLocation.Cookie,
-                        Name = ApiEndpoints.SessionCookie,
+                        Name = SessionCookie.Name,
                         Description = "The session cookie POST session sets.",
                     },
                 };

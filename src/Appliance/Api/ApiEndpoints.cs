@@ -5,7 +5,7 @@ using Appliance.Audit;
 using Appliance.Hosting;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
-using Microsoft.AspNetCore.Http.Features;
+using Appliance.Edge;
 
 namespace Appliance.Api;
 
@@ -13,20 +13,9 @@ namespace Appliance.Api;
 internal static class ApiEndpoints
 {
     /// <summary>Everything of the API: the versioned routes and the OpenAPI document.</summary>
-    public const string Root = "/appliance/api";
-    public const string Prefix = Root + "/v1";
-    /// <summary>Whether a request is the API's (answered with status codes and problem+json, never pages or redirects).</summary>
-    public static bool IsApi(PathString path) => path.StartsWithSegments(Root);
-    /// <summary>The OpenAPI document of the API (DESIGN.md), for admins with a session or a token like every route.</summary>
-    public const string OpenApiDocument = Root + "/openapi.json";
-    /// <summary>
-    /// The session cookie: <c>__Secure-</c> (RFC 6265bis 4.1.3.1: only a secure origin may set it) with Path=/appliance,
-    /// not <c>__Host-</c>, which needs Path=/ and would send the admin's session to the site's upstream.
-    /// </summary>
-    public const string SessionCookie = "__Secure-appliance_session";
-    /// <summary>Import uploads larger than this answer 413.</summary>
-    public const long MaxImportBytes = 10 * 1024 * 1024;
-    public const long MaxJsonBytes = 64 * 1024;
+    public const string Root = EdgePaths.ApiRoot;
+    public const string Prefix = EdgePaths.ApiPrefix;
+    public const string OpenApiDocument = EdgePaths.OpenApiDocument;
 
     public static void Map(WebApplication app)
     {
@@ -36,25 +25,16 @@ internal static class ApiEndpoints
         {
             var body = await ReadJson(context, ApiJson.Default.SessionRequest);
             if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
-                return Problem(400, "Enter both the username and the password.");
-            Account account;
-            try
-            {
-                account = await SessionLogin.LogInAsync(context, accounts, body.Username, body.Password);
-            }
-            catch (AccountException e)
-            {
-                // Answered here rather than by ErrorMiddleware: it would drop Retry-After and log each refusal of a flood.
-                return Problem(e.Status, e.Message);
-            }
+                return Problem.Of(400, "Enter both the username and the password.");
+            // A refused login (wrong password, 429 with Retry-After) is answered by ErrorMiddleware, which logs no anonymous refusal.
+            var account = await SessionLogin.LogInAsync(context, accounts, body.Username, body.Password);
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
         }).Accepts<SessionRequest>("application/json").Produces<SessionResponse>().WithSummary("Log in: sets the session cookie").AddOpenApiOperationTransformer(ApiDocument.Anonymous).Refuses(429).Audited("Log in");
 
         api.MapDelete("/session", (HttpContext context, AccountStore accounts) =>
         {
-            if (context.Request.Cookies.TryGetValue(SessionCookie, out var secret)) accounts.Logout(secret);
-            context.Response.Cookies.Delete(SessionCookie, SessionCookieOptions(context));
+            SessionCookie.SignOut(context, accounts);
             AuditTrail.Done(context, "Signed out");
             return Results.NoContent();
         }).Produces(204).WithSummary("Sign out").Audited("Sign out");
@@ -83,7 +63,7 @@ internal static class ApiEndpoints
         api.MapDelete("/tokens/{id}", (string id, HttpContext context, AccountStore accounts) =>
         {
             var name = accounts.ListTokens().FirstOrDefault(t => t.Id == id)?.Name;
-            if (name is null || !accounts.RevokeToken(id)) return Problem(404, $"There is no API token with id '{id}'.");
+            if (name is null || !accounts.RevokeToken(id)) return Problem.Of(404, $"There is no API token with id '{id}'.");
             AuditTrail.Done(context, TokenAudit.Revoked(name));
             return Results.NoContent();
         }).Produces(204).WithSummary("Revoke an API token").Audited("Revoke an API token");
@@ -101,8 +81,8 @@ internal static class ApiEndpoints
 
         api.MapPost("/certificates/import", async (HttpContext context, CertificateStore store) =>
         {
-            var (files, password) = await ReadUpload(context);
-            var result = store.Import(files, password, context.RequestAborted);
+            var upload = await UploadReader.ReadAsync(context);
+            var result = store.Import(upload.Files, upload.Password, context.RequestAborted);
             AuditTrail.Done(context, CertificateAudit.Imported(result));
             return Results.Json(new ImportResultDto(
                 result.Certificates.Select(CertificateDto.From).ToList(),
@@ -182,61 +162,20 @@ internal static class ApiEndpoints
         api.MapFallback((HttpContext context, EndpointDataSource endpoints) =>
         {
             var allowed = ApiMethods.At(endpoints, context.Request.Path);
-            if (allowed.Count == 0) return Problem(404, ApiRequestGuard.DetailFor(404, context));
+            if (allowed.Count == 0) return Problem.Of(404, StatusDetails.For(404, context));
             // The route takes this method but not this body's content type (routing's Accepts check, RFC 9110 section 15.5.16).
-            if (allowed.Contains(context.Request.Method, StringComparer.OrdinalIgnoreCase)) return Problem(415, ApiRequestGuard.DetailFor(415, context));
+            if (allowed.Contains(context.Request.Method, StringComparer.OrdinalIgnoreCase)) return Problem.Of(415, StatusDetails.For(415, context));
             context.Response.Headers.Allow = string.Join(", ", allowed);
-            return Problem(405, ApiRequestGuard.DetailFor(405, context));
+            return Problem.Of(405, StatusDetails.For(405, context));
         });
     }
 
-    /// <summary>The session cookie, for the API and the login page alike.</summary>
-    public static CookieOptions SessionCookieOptions(HttpContext context) => new()
-    {
-        HttpOnly = true,
-        Secure = true, // /appliance is served over HTTPS only (plain HTTP is redirected)
-        SameSite = SameSiteMode.Strict,
-        Path = "/appliance",
-    };
-
-    /// <summary>A problem+json refusal; its detail also goes to the audit log when the request changes state.</summary>
-    public static IResult Problem(int status, string detail) => new AuditedProblem(status, detail);
-
-    private sealed class AuditedProblem(int status, string detail) : IResult
-    {
-        public Task ExecuteAsync(HttpContext context)
-        {
-            Audit.AuditTrail.Refused(context, detail);
-            return Results.Json(new ProblemDto("about:blank", Title(status), status, detail), ApiJson.Default.ProblemDto,
-                contentType: "application/problem+json", statusCode: status).ExecuteAsync(context);
-        }
-    }
-
-    public static string Title(int status) => status switch
-    {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        422 => "Unprocessable Content",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        507 => "Insufficient Storage",
-        _ => "Error",
-    };
-
     internal static async Task<T> ReadJson<T>(HttpContext context, JsonTypeInfo<T> type)
     {
-        if (context.Request.ContentLength > MaxJsonBytes)
-            throw new ApiException(413, $"The request body is {context.Request.ContentLength} bytes; at most {MaxJsonBytes} are accepted here.");
+        if (context.Request.ContentLength > RequestLimits.MaxJsonBytes)
+            throw new RequestException(RequestFailure.TooLarge, $"The request body is {context.Request.ContentLength} bytes; at most {RequestLimits.MaxJsonBytes} are accepted here.");
         if (context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) != true)
-            throw new ApiException(415, "Send the request body as JSON with 'Content-Type: application/json'.");
+            throw new RequestException(RequestFailure.UnsupportedMediaType, "Send the request body as JSON with 'Content-Type: application/json'.");
         byte[] json;
         using (var buffer = new MemoryStream())
         {
@@ -246,48 +185,13 @@ internal static class ApiEndpoints
         try
         {
             if (JsonShape.NullInArray(json) is { } where)
-                throw new ApiException(400, $"The request body holds null at {where}; lists take no null items, leave the item out.");
+                throw new RequestException(RequestFailure.Invalid, $"The request body holds null at {where}; lists take no null items, leave the item out.");
             return JsonSerializer.Deserialize(json, type)
-                ?? throw new ApiException(400, "The request body is empty; send a JSON object.");
+                ?? throw new RequestException(RequestFailure.Invalid, "The request body is empty; send a JSON object.");
         }
         catch (JsonException e)
         {
-            throw new ApiException(400, $"The request body is not valid JSON for this route: {JsonShape.Words(e, json)} Check it against the OpenAPI document at {OpenApiDocument}.");
+            throw new RequestException(RequestFailure.Invalid, $"The request body is not valid JSON for this route: {JsonShape.Words(e, json)} Check it against the OpenAPI document at {OpenApiDocument}.");
         }
     }
-
-    private static async Task<(List<ImportFile> Files, string? Password)> ReadUpload(HttpContext context)
-    {
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = MaxImportBytes;
-        if (context.Request.ContentLength > MaxImportBytes)
-            throw new ApiException(413, $"The upload is {context.Request.ContentLength} bytes; files of at most {MaxImportBytes / (1024 * 1024)} MB in all can be imported at once.");
-        if (!context.Request.HasFormContentType)
-            throw new ApiException(415, "Upload the files as multipart/form-data with one or more 'file' parts and an optional 'password'.");
-        IFormCollection form;
-        try
-        {
-            form = await context.Request.ReadFormAsync(context.RequestAborted);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ApiException(400, $"The upload is not a valid multipart form: {e.Message}");
-        }
-        var files = new List<ImportFile>();
-        foreach (var part in form.Files)
-        {
-            using var buffer = new MemoryStream();
-            await part.CopyToAsync(buffer, context.RequestAborted);
-            var name = Path.GetFileName(part.FileName);
-            files.Add(new ImportFile(string.IsNullOrWhiteSpace(name) ? part.Name : name, buffer.ToArray()));
-        }
-        var password = form.TryGetValue("password", out var values) ? values.ToString() : null;
-        return (files, password);
-    }
-}
-
-/// <summary>A refused request at the HTTP edge (bad content type, size, JSON).</summary>
-internal sealed class ApiException(int status, string message) : Exception(message)
-{
-    public int Status { get; } = status;
 }

@@ -5,8 +5,6 @@ using Appliance.Certificates.Store;
 
 namespace Appliance.Api;
 
-internal sealed record ProblemDto(string Type, string Title, int Status, string Detail);
-
 internal sealed record SessionRequest(string? Username, string? Password);
 internal sealed record SessionResponse(string Username, bool MustChangePassword, DateTimeOffset ExpiresAt);
 internal sealed record PasswordRequest(string? CurrentPassword, string? NewPassword);
@@ -101,7 +99,6 @@ internal sealed record AuditPageDto(IReadOnlyList<AuditEntryDto> Entries, long? 
 [JsonSerializable(typeof(List<UserDto>))]
 [JsonSerializable(typeof(PasswordResetDto))]
 [JsonSerializable(typeof(AuditPageDto))]
-[JsonSerializable(typeof(ProblemDto))]
 [JsonSerializable(typeof(SessionRequest))]
 [JsonSerializable(typeof(SessionResponse))]
 [JsonSerializable(typeof(PasswordRequest))]

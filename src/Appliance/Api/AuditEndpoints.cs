@@ -1,5 +1,6 @@
 using System.Globalization;
 using Appliance.Audit;
+using Appliance.Edge;
 
 namespace Appliance.Api;
 
@@ -15,16 +16,16 @@ internal static class AuditEndpoints
             // Parsed here, not bound: a malformed value is refused in words (the binder answers a bare 400).
             var take = 100;
             if (Query(context, "limit") is { } limitText && !int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out take))
-                return ApiEndpoints.Problem(400, $"The limit '{limitText}' is not a whole number from 1 to {MaxLimit}: ask for 1 to {MaxLimit} entries per page.");
+                return Problem.Of(400, $"The limit '{limitText}' is not a whole number from 1 to {MaxLimit}: ask for 1 to {MaxLimit} entries per page.");
             long? before = null;
             if (Query(context, "before") is { } beforeText)
             {
                 if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-                    return ApiEndpoints.Problem(400, $"The before value '{beforeText}' is not an entry id; give the next value of the previous page, or leave it out for the newest entries.");
+                    return Problem.Of(400, $"The before value '{beforeText}' is not an entry id; give the next value of the previous page, or leave it out for the newest entries.");
                 before = id;
             }
             if (take is < 1 or > MaxLimit)
-                return ApiEndpoints.Problem(400, $"The limit {take} is out of range: ask for 1 to {MaxLimit} entries per page.");
+                return Problem.Of(400, $"The limit {take} is out of range: ask for 1 to {MaxLimit} entries per page.");
             var entries = log.List(take + 1, before);
             var page = entries.Take(take).Select(AuditEntryDto.From).ToList();
             return Results.Json(new AuditPageDto(page, entries.Count > take ? page[^1].Id : null), ApiJson.Default.AuditPageDto);

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Appliance.Audit;
 using Appliance.Email;
 using Appliance.Platform.Email;
+using Appliance.Edge;
 
 namespace Appliance.Api;
 
@@ -39,16 +40,9 @@ internal static class EmailEndpoints
         email.MapPut("", async (HttpContext context, EmailSettingsStore store) =>
         {
             var body = await ApiEndpoints.ReadJson(context, EmailApiJson.Default.EmailSettingsBody);
-            SmtpSettings settings;
-            try
-            {
-                settings = EmailSettingsChange.Apply(store.Load(), body.Enabled ?? false, body.Server, body.Port, body.Security, body.Username,
-                    body.Password, body.Sender, body.Recipients, body.TrustedCertificate);
-            }
-            catch (EmailException e)
-            {
-                return ApiEndpoints.Problem(400, e.Message);
-            }
+            // Settings that cannot be used are refused (EmailException, answered by ErrorMiddleware); nothing is saved.
+            var settings = EmailSettingsChange.Apply(store.Load(), body.Enabled ?? false, body.Server, body.Port, body.Security, body.Username,
+                body.Password, body.Sender, body.Recipients, body.TrustedCertificate);
             store.Save(settings);
             AuditTrail.Done(context, EmailSettingsChange.Describe(settings));
             return Results.Json(Dto(store.Load()), EmailApiJson.Default.EmailSettingsDto);
@@ -59,16 +53,9 @@ internal static class EmailEndpoints
         {
             var settings = store.Load();
             if (settings.Server.Length == 0)
-                return ApiEndpoints.Problem(409, "No SMTP server is configured: save the email settings (PUT email) first.");
-            string message;
-            try
-            {
-                message = await EmailSettingsChange.SendTestAsync(settings, mailer, facts.HostName, context.RequestAborted);
-            }
-            catch (EmailException e)
-            {
-                return ApiEndpoints.Problem(e.Reason == EmailFailure.Invalid ? 400 : 502, e.Message);
-            }
+                return Problem.Of(409, "No SMTP server is configured: save the email settings (PUT email) first.");
+            // A failure to send is an EmailException, answered by ErrorMiddleware (502 when the SMTP server failed).
+            var message = await EmailSettingsChange.SendTestAsync(settings, mailer, facts.HostName, context.RequestAborted);
             AuditTrail.Done(context, $"Sent a test email to {string.Join(", ", settings.Recipients)}");
             return Results.Json(new EmailTestDto(true, settings.Recipients, message), EmailApiJson.Default.EmailTestDto);
         }).Produces<EmailTestDto>().WithSummary("Send a test email to the recipients").Refuses(502).Audited("Send a test email");

@@ -1,5 +1,6 @@
 using Appliance.Accounts;
 using Appliance.Audit;
+using Appliance.Edge;
 
 namespace Appliance.Api;
 
@@ -37,20 +38,4 @@ internal static class UserEndpoints
             return Results.Json(new PasswordResetDto(account.Username, oneTime, true), ApiJson.Default.PasswordResetDto);
         }).Produces<PasswordResetDto>().WithSummary("Reset an admin's password to a one-time password (ends their sessions, revokes their API tokens)").Audited("Reset an admin's password");
     }
-}
-
-/// <summary>The audit log's words for changes to admins, shared by the API and the Users page.</summary>
-internal static class UserAudit
-{
-    public static string Added(string username) => $"Added the admin '{username}' (initial password to change at the first login)";
-    public static string Removed(string username) => $"Removed the admin '{username}' with their sessions and API tokens";
-    public static string Reset(string username) =>
-        $"Reset the password of the admin '{username}' to a one-time password; their sessions ended and their API tokens were revoked";
-}
-
-/// <summary>The audit log's words for API tokens, shared by the API and the Users page.</summary>
-internal static class TokenAudit
-{
-    public static string Created(string name) => $"Created the API token '{name}'";
-    public static string Revoked(string name) => $"Revoked the API token '{name}'";
 }

@@ -1,5 +1,5 @@
 using System.Net;
-using Appliance.Api;
+using Appliance.Edge;
 
 namespace Appliance.Audit;
 
@@ -32,7 +32,7 @@ internal sealed class AuditMiddleware(RequestDelegate next, AuditLog log)
     }
 
     private static bool IsChange(HttpRequest request) =>
-        request.IsHttps && request.Path.StartsWithSegments(Ui.UiEndpoints.Root)
+        request.IsHttps && request.Path.StartsWithSegments(Edge.EdgePaths.Root)
         && !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method));
 
     private void Record(HttpContext context, bool completed)

@@ -5,6 +5,7 @@ using Appliance.Audit;
 using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
+using Appliance.Edge;
 using Appliance.Platform;
 using Appliance.Tls;
 using Appliance.Ui;
@@ -69,9 +70,9 @@ internal static partial class ApplianceServer
         }
         var vault = keyVault.Vault;
         var store = new CertificateStore(database, vault, time);
-        var addressSettings = new Network.AddressSettings(database, store);
         var accounts = new AccountStore(database, time, partition);
         var facts = new SystemFacts();
+        var addressSettings = new Network.AddressSettings(database, store, facts);
 
         store.EnsureFactoryCertificate(facts.HostName);
         if (!options.RoutesOnly) EnsureFirstAdmin(accounts);
@@ -105,7 +106,7 @@ internal static partial class ApplianceServer
                 (path, reason) => LogDamagedKey(loggers.CreateLogger("Appliance.Hosting.DataProtection"), path, reason)));
         builder.Services.AddAntiforgery(antiforgery =>
         {
-            // __Secure- with the session cookie's path, for the reason given at ApiEndpoints.SessionCookie.
+            // __Secure- with the session cookie's path, for the reason given at Edge/SessionCookie.cs.
             antiforgery.Cookie.Name = "__Secure-appliance_antiforgery";
             antiforgery.Cookie.Path = "/appliance";
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
@@ -127,7 +128,7 @@ internal static partial class ApplianceServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = ApiEndpoints.MaxJsonBytes;
+            kestrel.Limits.MaxRequestBodySize = RequestLimits.MaxJsonBytes;
             var tls = kestrel.ApplicationServices.GetRequiredService<TlsTermination>();
             kestrel.Listen(bind, options.HttpsPort, listen =>
             {
@@ -162,6 +163,8 @@ internal static partial class ApplianceServer
         // From here on, /appliance only. First: the audit records each change with the final status set below.
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<StatusOnlyProblems>();
+        app.UseMiddleware<DotSegmentGuard>();
         app.Use((context, next) =>
         {
             context.Response.Headers.StrictTransportSecurity = "max-age=31536000";
@@ -177,10 +180,8 @@ internal static partial class ApplianceServer
         app.UseMiddleware<AuthenticationMiddleware>();
         app.Use((context, next) =>
         {
-            // The import form may carry up to MaxImportBytes; raise the limit before anti-forgery validation reads the form.
-            if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(CertificatePages.Import, StringComparison.Ordinal)
-                && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-                size.MaxRequestBodySize = ApiEndpoints.MaxImportBytes;
+            // An upload (API or Import page) may carry up to UploadLimits.MaxBytes; raised before anti-forgery validation reads the form.
+            UploadReader.AllowUploadBody(context);
             return next(context);
         });
         app.UseRouting();

@@ -21,7 +21,7 @@ internal sealed class AddressAccess
     }
 
     private void Rebuild() =>
-        _assignments = _settings.List()
+        _assignments = _settings.Stored()
             .Where(a => IPAddress.TryParse(a.Address, out _))
             .ToFrozenDictionary(a => SelectionSnapshot.Canonical(IPAddress.Parse(a.Address)));
 

@@ -1,9 +1,9 @@
 using Appliance.Acme;
 using Appliance.Acme.Renewal;
-using Appliance.Api;
 using Appliance.Audit;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
+using Appliance.Edge;
 using Appliance.Ui.Slices;
 
 namespace Appliance.Ui;
@@ -12,7 +12,7 @@ namespace Appliance.Ui;
 /// Security :: Automated Certificates (ACME servers: list, Delete, "Register new ACME server") and Security :: Let's
 /// Encrypt™ Certificates (Request, the table with Renew and Delete), on the services the ACME API uses
 /// (<see cref="AcmeService"/>, <see cref="RenewalScheduler"/>) with the API's words for refusals
-/// (<see cref="AcmeEndpoints.Refusal"/>). The register form changes its fields with the server type without
+/// (<see cref="RefusalMap"/>). The register form changes its fields with the server type without
 /// JavaScript: the type is chosen first (a GET form), and the page re-renders with that type's fields.
 /// </summary>
 internal static class AcmePages
@@ -51,9 +51,9 @@ internal static class AcmePages
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The ACME server {server.DirectoryUrl} is registered and its account is created. Request a certificate from it under Let's Encrypt™ Certificates."));
             }
-            catch (Exception e) when (Describe(e) is { } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(AcmeServerView.Create(ServerModel(context, frame, model, Notice.Error(refusal.Detail))), refusal.Status);
+                return UiEndpoints.Render(AcmeServerView.Create(ServerModel(context, frame, model, Notice.Error(refusal.Detail))), refusal);
             }
         }).Audited("Register an ACME server");
 
@@ -68,9 +68,9 @@ internal static class AcmePages
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The ACME server {server.DirectoryUrl} is deleted from the appliance (its account at the CA is left as it is)."));
             }
-            catch (Exception e) when (Describe(e) is { } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
+                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal);
             }
         }).Audited("Delete an ACME server");
 
@@ -91,9 +91,9 @@ internal static class AcmePages
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The certificate for {certificate.Hostname} is requested. The appliance orders it now; reload this page to see its status."));
             }
-            catch (Exception e) when (Describe(e) is { } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail), model)), refusal.Status);
+                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail), model)), refusal);
             }
         }).Audited("Request an automated certificate");
 
@@ -110,9 +110,9 @@ internal static class AcmePages
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The appliance is ordering a new certificate for {certificate.Hostname} now; reload this page to see the outcome."));
             }
-            catch (Exception e) when (Describe(e) is { } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
+                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal);
             }
         }).Audited("Renew an automated certificate now");
 
@@ -130,9 +130,9 @@ internal static class AcmePages
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
                     $"The automated certificate for {certificate.Hostname} is deleted: it is no longer renewed. The certificate already issued stays under Other Certificates."));
             }
-            catch (Exception e) when (Describe(e) is { } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
+                return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal);
             }
         }).Audited("Delete an automated certificate");
     }
@@ -149,17 +149,13 @@ internal static class AcmePages
         var rows = certificates.Select(c =>
         {
             var running = scheduler.IsRunning(c.Id);
-            var status = running ? (c.CertificateId is null ? "pending" : "renewing") : c.Status.ToString().ToLowerInvariant();
-            return new AutomatedRow(c, status, servers.FirstOrDefault(s => s.Server.Id == c.ServerId)?.Label ?? "(deleted server)", running);
+            return new AutomatedRow(c, AutomatedStatus.Of(c, running), servers.FirstOrDefault(s => s.Server.Id == c.ServerId)?.Label ?? "(deleted server)", running);
         }).ToList();
         var keyTypes = KeyFactory.KeyTypes.Select(k => new KeyOption(k, CertificatePages.KeyLabel(k).Replace("New key: ", "", StringComparison.Ordinal))).ToList();
         return new AcmePanel(servers, rows, form ?? new AcmeRequestForm("", "ecdsa-p256", servers.FirstOrDefault()?.Server.Id ?? ""), keyTypes);
     }
 
     public static string TypeLabel(string type) => Types.FirstOrDefault(t => t.Value == type)?.Label ?? type;
-
-    private static (int Status, string Detail)? Describe(Exception e) =>
-        AcmeEndpoints.Refusal(e) ?? (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal ? refusal : null);
 
     private static string Known(string? type) =>
         AcmeServerTypes.All.Contains(type ?? "") ? type! : AcmeServerTypes.LetsEncrypt;

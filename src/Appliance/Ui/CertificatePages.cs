@@ -1,9 +1,9 @@
-using Appliance.Api;
 using Appliance.Audit;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
 using Appliance.Ui.Slices;
 using Microsoft.Extensions.Primitives;
+using Appliance.Edge;
 
 namespace Appliance.Ui;
 
@@ -16,7 +16,7 @@ internal static class CertificatePages
 {
     public const string Certificates = UiEndpoints.Root + "/security/certificates";
     public const string Requests = UiEndpoints.Root + "/security/requests";
-    public const string Import = Certificates + "/import";
+    public const string Import = EdgePaths.PageImport;
 
     private const string Section = "security";
     private const string Page = "certificates";
@@ -45,9 +45,9 @@ internal static class CertificatePages
                         ? "No default certificate is set: clients without SNI, or with a name no certificate matches, get the certificate assigned to their address, or the factory certificate."
                         : $"'{name}' is now the default certificate, served to clients that send no SNI or a name no certificate matches."));
                 }
-                catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+                catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
                 {
-                    return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal.Status);
+                    return UiEndpoints.Render(CertificatesView.Create(ListModel(context, frame, store, time, Notice.Error(refusal.Detail))), refusal);
                 }
             }
             AuditTrail.NotAChange(context); // Apply leads to the export or delete page, where the change is made
@@ -68,27 +68,19 @@ internal static class CertificatePages
 
         ui.MapPost("/security/certificates/import", async Task<IResult> (HttpContext context, PageFrame frame, CertificateStore store) =>
         {
-            var form = await context.Request.ReadFormAsync(context.RequestAborted);
             try
             {
-                var files = new List<ImportFile>();
-                foreach (var part in form.Files.Where(f => f.Length > 0))
-                {
-                    using var buffer = new MemoryStream();
-                    await part.CopyToAsync(buffer, context.RequestAborted);
-                    files.Add(new ImportFile(Path.GetFileName(part.FileName), buffer.ToArray()));
-                }
-                var password = form["password"].ToString();
-                var result = store.Import(files, password.Length == 0 ? null : password, context.RequestAborted);
+                var upload = await UploadReader.ReadAsync(context);
+                var result = store.Import(upload.Files, upload.Password, context.RequestAborted);
                 AuditTrail.Done(context, CertificateAudit.Imported(result));
                 var what = new List<string>();
                 if (result.Certificates.Count > 0) what.Add($"{result.Certificates.Count} certificate{(result.Certificates.Count == 1 ? "" : "s")} ({string.Join(", ", result.Certificates.Select(c => c.FriendlyName))})");
                 if (result.Keys.Count > 0) what.Add($"{result.Keys.Count} private key{(result.Keys.Count == 1 ? "" : "s")}");
                 return frame.Redirect(context, Certificates, Notice.Ok($"Imported {string.Join(" and ", what)}.", result.Warnings));
             }
-            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(ImportView.Create(new ImportPage(frame.Build(context, "Security :: Certificates :: Import", Section, Page, Notice.Error(refusal.Detail)))), refusal.Status);
+                return UiEndpoints.Render(ImportView.Create(new ImportPage(frame.Build(context, "Security :: Certificates :: Import", Section, Page, Notice.Error(refusal.Detail)))), refusal);
             }
         }).Audited("Import certificates");
 
@@ -126,9 +118,9 @@ internal static class CertificatePages
                     ? frame.Redirect(context, Certificates, Notice.Ok($"The self-signed certificate '{certificate.FriendlyName}' is created."))
                     : frame.Redirect(context, Requests + "/" + request!.Id, Notice.Ok($"The certificate request '{request.FriendlyName}' is created. Copy the Request Data below and submit it to your certificate authority; then import the certificate it sends back."));
             }
-            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                return UiEndpoints.Render(NewCertificateView.Create(NewModel(context, frame, store, model, Notice.Error(refusal.Detail))), refusal.Status);
+                return UiEndpoints.Render(NewCertificateView.Create(NewModel(context, frame, store, model, Notice.Error(refusal.Detail))), refusal);
             }
         }).Audited("Create a certificate request or self-signed certificate");
 
@@ -161,11 +153,11 @@ internal static class CertificatePages
                 AuditTrail.Done(context, CertificateAudit.Exported(spec, Selected(store, ids, time).Select(r => r.Certificate.FriendlyName)));
                 return Results.File(file.Content, file.ContentType, file.FileName);
             }
-            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
                 var selected = Selected(store, ids, time);
                 return UiEndpoints.Render(ExportView.Create(new ExportPage(frame.Build(context, "Security :: Certificates :: Export", Section, Page, Notice.Error(refusal.Detail)),
-                    selected, form["individual"] == "1")), refusal.Status);
+                    selected, form["individual"] == "1")), refusal);
             }
         }).Audited("Export certificates");
 
@@ -235,7 +227,7 @@ internal static class CertificatePages
                 delete(id ?? "");
                 deleted.Add(name);
             }
-            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
                 refused.Add(refusal.Detail);
             }

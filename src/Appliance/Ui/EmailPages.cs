@@ -1,5 +1,6 @@
 using System.Globalization;
 using Appliance.Audit;
+using Appliance.Edge;
 using Appliance.Email;
 using Appliance.Platform;
 using Appliance.Platform.Email;
@@ -44,10 +45,10 @@ internal static class EmailPages
                     ? "The email settings are saved; alerts are sent by email. Send a test email to check them."
                     : "The email settings are saved; alerts are not sent by email until you check \"Send alerts by email\"."));
             }
-            catch (EmailException e)
+            catch (EmailException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                var page = new EmailPage(frame.Build(context, Title, "email", "smtp", new Notice("error", e.Message, ["Nothing was changed."])), typed);
-                return UiEndpoints.Render(EmailView.Create(page), 400);
+                var page = new EmailPage(frame.Build(context, Title, "email", "smtp", new Notice("error", refusal.Detail, ["Nothing was changed."])), typed);
+                return UiEndpoints.Render(EmailView.Create(page), refusal);
             }
         }).Audited("Change the email settings");
 

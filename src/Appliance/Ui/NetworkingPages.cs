@@ -1,12 +1,11 @@
 using System.Net;
-using Appliance.Api;
 using Appliance.Audit;
 using Appliance.Certificates.Selection;
 using Appliance.Certificates.Store;
 using Appliance.Network;
-using Appliance.Platform;
 using Appliance.Tls;
 using Appliance.Ui.Slices;
+using Appliance.Edge;
 
 namespace Appliance.Ui;
 
@@ -23,17 +22,16 @@ internal static class NetworkingPages
     public static void Map(RouteGroupBuilder ui)
     {
         // GET: the settings, and with ?address=&serverName= the answer of "Which certificate answers?" (changes nothing).
-        ui.MapGet("/networking", IResult (HttpContext context, PageFrame frame, SystemFacts facts, CertificateStore store, AddressSettings settings,
-            TlsCertificateSelector selector, string? address, string? serverName) =>
+        ui.MapGet("/networking", IResult (HttpContext context, PageFrame frame, AddressSettings settings, CertificateStore store, TlsCertificateSelector selector,
+            string? address, string? serverName) =>
         {
             var (answer, error) = address is null ? (null, null) : Check(selector.Snapshot, address, serverName);
-            var page = Model(context, frame, facts, store, settings, selector, null, address, serverName ?? "", answer, error);
+            var page = Model(context, frame, settings, store, selector, null, address, serverName ?? "", answer, error);
             return error is null ? NetworkingView.Create(page) : UiEndpoints.Render(NetworkingView.Create(page), 400);
         });
 
         // The settings form: one row per address (address, certificate; the checked boxes name their address).
-        ui.MapPost("/networking", async Task<IResult> (HttpContext context, PageFrame frame, SystemFacts facts, CertificateStore store, AddressSettings settings,
-            TlsCertificateSelector selector) =>
+        ui.MapPost("/networking", async Task<IResult> (HttpContext context, PageFrame frame, AddressSettings settings, CertificateStore store, TlsCertificateSelector selector) =>
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             try
@@ -41,14 +39,14 @@ internal static class NetworkingPages
                 var addresses = form["address"];
                 var certificates = form["certificate"];
                 if (addresses.Count == 0 || addresses.Count != certificates.Count)
-                    throw new ApiException(400, "The form is incomplete: reload the page and save again.");
-                var appliance = form["appliance"].Select(a => NetworkEndpoints.CanonicalAddress(a)).ToHashSet();
-                var site = form["site"].Select(a => NetworkEndpoints.CanonicalAddress(a)).ToHashSet();
-                var current = NetworkEndpoints.ListAddresses(facts, settings).ToDictionary(a => a.Address);
+                    throw new RequestException(RequestFailure.Invalid, "The form is incomplete: reload the page and save again.");
+                var appliance = form["appliance"].Select(a => AddressSettings.Canonical(a)).ToHashSet();
+                var site = form["site"].Select(a => AddressSettings.Canonical(a)).ToHashSet();
+                var current = settings.List().ToDictionary(a => a.Address);
                 var changes = new List<AddressAssignment>();
                 for (var i = 0; i < addresses.Count; i++)
                 {
-                    var ip = NetworkEndpoints.CanonicalAddress(addresses[i]);
+                    var ip = AddressSettings.Canonical(addresses[i]);
                     var certificate = certificates[i] is { Length: > 0 } id && id != "none" ? id : null;
                     var change = new AddressAssignment(ip, certificate, appliance.Contains(ip), site.Contains(ip));
                     // Only what differs is stored: untouched addresses keep following the defaults.
@@ -61,17 +59,16 @@ internal static class NetworkingPages
                     AuditTrail.NotAChange(context);
                     return frame.Redirect(context, Networking, Notice.Ok("Nothing was changed: the settings are as they were."));
                 }
-                NetworkEndpoints.KeepTheAdminIn(context, facts, settings, changes);
-                settings.Set(changes);
+                settings.Save(context.Connection.LocalIpAddress, changes);
                 AuditTrail.Done(context, CertificateAudit.Assigned(changes, store));
                 return frame.Redirect(context, Networking, Notice.Ok(
                     $"The settings of {string.Join(", ", changes.Select(c => c.Address))} are saved; new connections use them at once.",
                     changes.Select(Describe).ToList()));
             }
-            catch (Exception e) when (ErrorMiddleware.Describe(e) is { Status: < 500 } refusal)
+            catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
-                var page = Model(context, frame, facts, store, settings, selector, new Notice("error", refusal.Detail, ["Nothing was changed."]), null, "", null, null);
-                return UiEndpoints.Render(NetworkingView.Create(page), refusal.Status);
+                var page = Model(context, frame, settings, store, selector, new Notice("error", refusal.Detail, ["Nothing was changed."]), null, "", null, null);
+                return UiEndpoints.Render(NetworkingView.Create(page), refusal);
             }
         }).Audited("Change the IP configuration");
     }
@@ -80,11 +77,11 @@ internal static class NetworkingPages
         $"{a.Address}: {(a.CertificateId is null ? "no certificate assigned" : $"certificate {a.CertificateId} assigned")}; " +
         $"/appliance {(a.ApplianceAccess ? "answers" : "does not answer (404)")}; the site {(a.SiteAccess ? "answers" : "does not answer")}.";
 
-    private static NetworkingPage Model(HttpContext context, PageFrame frame, SystemFacts facts, CertificateStore store, AddressSettings settings, TlsCertificateSelector selector,
+    private static NetworkingPage Model(HttpContext context, PageFrame frame, AddressSettings settings, CertificateStore store, TlsCertificateSelector selector,
         Notice? notice, string? checkAddress, string checkServerName, SelectionAnswer? answer, string? checkError)
     {
         var snapshot = selector.Snapshot;
-        var rows = NetworkEndpoints.ListAddresses(facts, settings).Select(a =>
+        var rows = settings.List().Select(a =>
         {
             var served = snapshot.Select(null, IPAddress.Parse(a.Address));
             return new AddressSettingRow(a.Interface, a.Address, a.CertificateId, a.ApplianceAccess, a.SiteAccess,

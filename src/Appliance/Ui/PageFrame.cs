@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Encodings.Web;
-using Appliance.Api;
+using Appliance.Edge;
 using Appliance.Certificates.Vault;
 using Appliance.Hosting;
 using Appliance.Platform;
@@ -16,7 +16,7 @@ namespace Appliance.Ui;
 /// </summary>
 internal sealed class PageFrame(IAntiforgery antiforgery, IDataProtectionProvider dataProtection, SystemFacts facts, IKeyVault vault)
 {
-    private const string NoticeCookie = "__Secure-appliance_notice"; // __Secure- like the session cookie (ApiEndpoints.SessionCookie)
+    private const string NoticeCookie = "__Secure-appliance_notice"; // __Secure- like the session cookie (Edge/SessionCookie.cs)
     private readonly IDataProtector _protector = dataProtection.CreateProtector("Appliance.Ui.Notice");
 
     public LayoutModel Build(HttpContext context, string title, string section, string? page, Notice? notice = null)

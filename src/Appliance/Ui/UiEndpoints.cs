@@ -1,8 +1,8 @@
 using System.Reflection;
 using Appliance.Accounts;
-using Appliance.Api;
 using Appliance.Audit;
 using Appliance.Certificates.Store;
+using Appliance.Edge;
 using Appliance.Hosting;
 using Appliance.Platform;
 using Appliance.Ui.Slices;
@@ -13,16 +13,16 @@ namespace Appliance.Ui;
 /// <summary>
 /// The /appliance web interface: server-rendered pages (RazorSlices), plain forms, post-redirect-get.
 /// Every page needs an admin session (AuthenticationMiddleware) except the login page and the stylesheet;
-/// every POST carries an anti-forgery token (checked by UseAntiforgery and <see cref="AntiforgeryCheck"/>).
+/// every POST carries an anti-forgery token (checked by UseAntiforgery and <see cref="Edge.AntiforgeryCheck"/>).
 /// </summary>
 internal static class UiEndpoints
 {
-    public const string Root = "/appliance";
-    public const string Login = Root + "/login";
-    public const string Logout = Root + "/logout";
-    public const string Password = Root + "/password";
-    public const string Stylesheet = Root + "/static/appliance.css";
-    public const string Status = Root + "/status";
+    public const string Root = EdgePaths.Root;
+    public const string Login = EdgePaths.Login;
+    public const string Logout = EdgePaths.Logout;
+    public const string Password = EdgePaths.Password;
+    public const string Stylesheet = EdgePaths.Stylesheet;
+    public const string Status = EdgePaths.Status;
     public const string Users = UserPages.Users;
 
     private static readonly Lazy<byte[]> Css = new(() =>
@@ -59,22 +59,21 @@ internal static class UiEndpoints
             try
             {
                 if (username.Length == 0 || password.Length == 0)
-                    throw new AccountException(400, "Enter both the username and the password.");
+                    throw new AccountException(AccountFailure.Invalid, "Enter both the username and the password.");
                 var account = await SessionLogin.LogInAsync(context, accounts, username, password);
                 return frame.Redirect(context, account.MustChangePassword ? Password : returnUrl);
             }
-            catch (AccountException e)
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
                 // An over-long username is not shown again.
                 var shown = System.Text.Encoding.UTF8.GetByteCount(username) <= AccountStore.MaxCredentialBytes ? username : "";
-                return Render(LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null, Notice.Error(e.Message)), shown, returnUrl)), e.Status);
+                return Render(LoginView.Create(new LoginPage(frame.Build(context, "Log in", "login", null, Notice.Error(refusal.Detail)), shown, returnUrl)), refusal);
             }
         }).Audited("Log in");
 
         ui.MapPost("/logout", IResult (HttpContext context, PageFrame frame, AccountStore accounts) =>
         {
-            if (context.Request.Cookies.TryGetValue(ApiEndpoints.SessionCookie, out var secret)) accounts.Logout(secret);
-            context.Response.Cookies.Delete(ApiEndpoints.SessionCookie, ApiEndpoints.SessionCookieOptions(context));
+            SessionCookie.SignOut(context, accounts);
             AuditTrail.Done(context, "Signed out");
             return frame.Redirect(context, Login, Notice.Ok("You are signed out."));
         }).Audited("Sign out");
@@ -93,14 +92,14 @@ internal static class UiEndpoints
             {
                 var newPassword = form["newPassword"].ToString();
                 if (newPassword != form["confirmPassword"].ToString())
-                    throw new AccountException(400, "The new password and its confirmation differ; type the same new password twice.");
+                    throw new AccountException(AccountFailure.Invalid, "The new password and its confirmation differ; type the same new password twice.");
                 await accounts.ChangePasswordAsync(account, AuthenticationMiddleware.SessionSecretOf(context), form["currentPassword"].ToString(), newPassword, context.RequestAborted);
                 AuditTrail.Done(context, "Changed their own password");
                 return frame.Redirect(context, account.MustChangePassword ? Status : Users, Notice.Ok("Your password is changed. Your other sessions are signed out."));
             }
-            catch (AccountException e)
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                return Render(PasswordView.Create(new PasswordPage(frame.Build(context, "Change password", "users", "account", Notice.Error(e.Message)), account.MustChangePassword)), e.Status);
+                return Render(PasswordView.Create(new PasswordPage(frame.Build(context, "Change password", "users", "account", Notice.Error(refusal.Detail)), account.MustChangePassword)), refusal);
             }
         }).Audited("Change their own password");
 
@@ -131,5 +130,17 @@ internal static class UiEndpoints
     {
         page.StatusCode = status;
         return page;
+    }
+
+    /// <summary>A page showing a refusal (<see cref="RefusalMap"/>): with its status, and Retry-After when it has one.</summary>
+    public static IResult Render(RazorSlices.RazorSlice page, Refusal refusal) => new RefusedPage(Render(page, refusal.Status), refusal);
+
+    private sealed class RefusedPage(IResult page, Refusal refusal) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            if (refusal.RetryAfterHeader is { } header) context.Response.Headers.RetryAfter = header;
+            return page.ExecuteAsync(context);
+        }
     }
 }

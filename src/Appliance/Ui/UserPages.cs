@@ -1,6 +1,6 @@
 using Appliance.Accounts;
-using Appliance.Api;
 using Appliance.Audit;
+using Appliance.Edge;
 using Appliance.Ui.Slices;
 
 namespace Appliance.Ui;
@@ -26,15 +26,15 @@ internal static class UserPages
             {
                 var password = form["password"].ToString();
                 if (password != form["confirmPassword"].ToString())
-                    throw new AccountException(400, "The initial password and its confirmation differ; type the same password twice.");
+                    throw new AccountException(AccountFailure.Invalid, "The initial password and its confirmation differ; type the same password twice.");
                 var added = await accounts.AddAdminAsync(username, password, context.RequestAborted);
                 AuditTrail.Done(context, UserAudit.Added(added.Username));
                 return frame.Redirect(context, Users, Notice.Ok(
                     $"The admin '{added.Username}' is added. Give them the initial password; they must choose their own at the first login."));
             }
-            catch (AccountException e)
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                return UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(e.Message)) with { NewAdmin = username }), e.Status);
+                return UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(refusal.Detail)) with { NewAdmin = username }), refusal);
             }
         }).Audited("Add an admin");
 
@@ -61,9 +61,9 @@ internal static class UserPages
                     ? frame.Redirect(context, UiEndpoints.Login, Notice.Ok($"Your account '{removed.Username}' is removed and you are signed out."))
                     : frame.Redirect(context, Users, Notice.Ok($"The admin '{removed.Username}' is removed; their sessions ended and their API tokens are revoked."));
             }
-            catch (AccountException e)
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                return Refused(context, frame, accounts, e);
+                return Refused(context, frame, accounts, refusal);
             }
         }).Audited("Remove an admin");
 
@@ -80,9 +80,9 @@ internal static class UserPages
                     ResetPassword = new OneTimeSecret(account.Username, oneTime),
                 });
             }
-            catch (AccountException e)
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                return Refused(context, frame, accounts, e);
+                return Refused(context, frame, accounts, refusal);
             }
         }).Audited("Reset an admin's password");
 
@@ -99,9 +99,9 @@ internal static class UserPages
                     NewToken = new OneTimeSecret(token.Name, secret),
                 });
             }
-            catch (AccountException e)
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                return Refused(context, frame, accounts, e);
+                return Refused(context, frame, accounts, refusal);
             }
         }).Audited("Create an API token");
 
@@ -116,8 +116,8 @@ internal static class UserPages
     }
 
     /// <summary>The Users page again with the refusal in words; nothing was changed.</summary>
-    private static IResult Refused(HttpContext context, PageFrame frame, AccountStore accounts, AccountException e) =>
-        UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(e.Message))), e.Status);
+    private static IResult Refused(HttpContext context, PageFrame frame, AccountStore accounts, Refusal refusal) =>
+        UiEndpoints.Render(UsersView.Create(Model(context, frame, accounts, Notice.Error(refusal.Detail))), refusal);
 
     private static UsersPage Model(HttpContext context, PageFrame frame, AccountStore accounts, Notice? notice)
     {

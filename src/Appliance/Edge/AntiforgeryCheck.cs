@@ -1,7 +1,6 @@
-using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Antiforgery;
 
-namespace Appliance.Ui;
+namespace Appliance.Edge;
 
 /// <summary>
 /// Answers 400 when UseAntiforgery found the form's anti-forgery token missing or wrong. Without it the endpoint
@@ -15,25 +14,10 @@ internal sealed class AntiforgeryCheck(RequestDelegate next)
 
     public Task InvokeAsync(HttpContext context) =>
         context.Features.Get<IAntiforgeryValidationFeature>() is { IsValid: false }
-            ? WritePlainPage(context, StatusCodes.Status400BadRequest, Refusal)
+            ? RefusalPage.WriteAsync(context, new Edge.Refusal(StatusCodes.Status400BadRequest, Refusal))
             // UseAntiforgery validates form bodies only: any other body (JSON, none) would reach the page's handler unchecked.
             : HttpMethods.IsPost(context.Request.Method) && !context.Request.HasFormContentType
                 && context.GetEndpoint()?.Metadata.GetMetadata<IAntiforgeryMetadata>() is { RequiresValidation: true }
-                ? WritePlainPage(context, StatusCodes.Status415UnsupportedMediaType, NotAForm)
+                ? RefusalPage.WriteAsync(context, new Edge.Refusal(StatusCodes.Status415UnsupportedMediaType, NotAForm))
                 : next(context);
-
-    /// <summary>A minimal HTML page for refusals outside the page handlers (no layout: no session may be known).</summary>
-    public static Task WritePlainPage(HttpContext context, int status, string text)
-    {
-        Audit.AuditTrail.Refused(context, text);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/html; charset=utf-8";
-        var encoded = HtmlEncoder.Default.Encode(text);
-        return context.Response.WriteAsync($"""
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>Request refused</title><link rel="stylesheet" href="/appliance/static/appliance.css"></head>
-            <body><header class="top"><div class="brand">B Series Appliance</div></header>
-            <main><h1>Request refused</h1><div class="notice error" role="alert">{encoded}</div><p><a href="/appliance/status">Back to /appliance</a></p></main></body></html>
-            """);
-    }
 }

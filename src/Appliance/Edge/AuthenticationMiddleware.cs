@@ -1,8 +1,7 @@
 using System.Security.Claims;
 using Appliance.Accounts;
-using Appliance.Ui;
 
-namespace Appliance.Api;
+namespace Appliance.Edge;
 
 /// <summary>
 /// Every /appliance route needs an authenticated admin (session cookie or bearer API token), except logging in
@@ -35,7 +34,7 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             return;
         }
         var (account, credential) = Authenticate(context);
-        var isPage = !ApiEndpoints.IsApi(path);
+        var isPage = !EdgePaths.IsApi(path);
         if (isPage && IsLoginPage(context))
         {
             // The login page is anonymous; it only needs to know whether someone is already logged in.
@@ -47,13 +46,13 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
         {
             Audit.AuditTrail.Refused(context, "Nobody is signed in: the browser was sent to the login page.");
             var back = HttpMethods.IsGet(context.Request.Method) ? context.Request.Path + context.Request.QueryString : "";
-            context.Response.Redirect(UiEndpoints.Login + (back.Length > 0 ? "?returnUrl=" + Uri.EscapeDataString(back) : ""));
+            context.Response.Redirect(EdgePaths.Login + (back.Length > 0 ? "?returnUrl=" + Uri.EscapeDataString(back) : ""));
             return;
         }
         if (account is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            await ApiEndpoints.Problem(401, "Log in first: POST /appliance/api/v1/session with the username and password, or send 'Authorization: Bearer <API token>'.").ExecuteAsync(context);
+            await Problem.Of(401, "Log in first: POST /appliance/api/v1/session with the username and password, or send 'Authorization: Bearer <API token>'.").ExecuteAsync(context);
             return;
         }
         if (account.MustChangePassword && !IsPasswordChange(context))
@@ -63,12 +62,12 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
         }
         if (account.MustChangePassword && isPage && !IsPasswordChange(context))
         {
-            context.Response.Redirect(UiEndpoints.Password);
+            context.Response.Redirect(EdgePaths.Password);
             return;
         }
         if (account.MustChangePassword && !IsPasswordChange(context))
         {
-            await ApiEndpoints.Problem(403, "Change the one-time password before anything else: PUT /appliance/api/v1/password with the current and a new password.").ExecuteAsync(context);
+            await Problem.Of(403, "Change the one-time password before anything else: PUT /appliance/api/v1/password with the current and a new password.").ExecuteAsync(context);
             return;
         }
         context.Items[AccountKey] = account;
@@ -86,21 +85,21 @@ internal sealed class AuthenticationMiddleware(RequestDelegate next, AccountStor
             var token = header["Bearer ".Length..].Trim();
             return (accounts.FindToken(token), "token:" + AccountStore.SecretId(token));
         }
-        if (!context.Request.Cookies.TryGetValue(ApiEndpoints.SessionCookie, out var secret)) return (null, null);
+        if (!context.Request.Cookies.TryGetValue(SessionCookie.Name, out var secret)) return (null, null);
         var account = accounts.FindSession(secret);
         if (account is not null) context.Items[SessionKey] = secret;
         return (account, "session:" + AccountStore.SecretId(secret));
     }
 
     private static bool IsAnonymous(HttpContext context) =>
-        (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(ApiEndpoints.Prefix + "/session", StringComparison.Ordinal))
-        || (HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Equals(UiEndpoints.Stylesheet, StringComparison.Ordinal));
+        (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(EdgePaths.ApiSession, StringComparison.Ordinal))
+        || (HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Equals(EdgePaths.Stylesheet, StringComparison.Ordinal));
 
-    private static bool IsLoginPage(HttpContext context) => context.Request.Path.Equals(UiEndpoints.Login, StringComparison.Ordinal);
+    private static bool IsLoginPage(HttpContext context) => context.Request.Path.Equals(EdgePaths.Login, StringComparison.Ordinal);
 
     private static bool IsPasswordChange(HttpContext context) =>
-        context.Request.Path.Equals(ApiEndpoints.Prefix + "/password", StringComparison.Ordinal)
-        || context.Request.Path.Equals(UiEndpoints.Password, StringComparison.Ordinal)
-        || context.Request.Path.Equals(UiEndpoints.Logout, StringComparison.Ordinal)
-        || (HttpMethods.IsDelete(context.Request.Method) && context.Request.Path.Equals(ApiEndpoints.Prefix + "/session", StringComparison.Ordinal));
+        context.Request.Path.Equals(EdgePaths.ApiPassword, StringComparison.Ordinal)
+        || context.Request.Path.Equals(EdgePaths.Password, StringComparison.Ordinal)
+        || context.Request.Path.Equals(EdgePaths.Logout, StringComparison.Ordinal)
+        || (HttpMethods.IsDelete(context.Request.Method) && context.Request.Path.Equals(EdgePaths.ApiSession, StringComparison.Ordinal));
 }
