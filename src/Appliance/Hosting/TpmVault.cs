@@ -1,6 +1,7 @@
 using Appliance.Certificates.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
+using Appliance.Platform.Files;
 using Appliance.Tpm;
 
 namespace Appliance.Hosting;
@@ -43,7 +44,7 @@ internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IRe
             {
                 if (CertificateStore.OpensStoredKeys(database, vault) != false)
                 {
-                    TpmVaultKeyFile.SecurelyDelete(SoftwarePath);
+                    DurableFile.SecurelyDelete(SoftwarePath);
                     Log.Add(logger => KeyVaultStartup.LogMigrationResumed(logger, "vault.tpm opens the stored keys; vault.key removed"));
                 }
                 else
@@ -62,7 +63,7 @@ internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IRe
     {
         using var key = TpmVaultKeyFile.NewVaultKey(tpm);
         NoteLocking(key);
-        TpmVaultKeyFile.WriteAtomically(SealedPath, tpm.Seal(key.Span, pcrs).ToBytes());
+        DurableFile.Write(SealedPath, tpm.Seal(key.Span, pcrs).ToBytes());
         var path = SealedPath;
         var pcrText = pcrs.Count == 0 ? "none" : string.Join(",", pcrs);
         Log.Add(logger => KeyVaultStartup.LogVaultCreated(logger, path, pcrText));
@@ -73,7 +74,7 @@ internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IRe
     {
         using var key = TpmVaultKeyFile.NewVaultKey(tpm);
         NoteLocking(key);
-        TpmVaultKeyFile.WriteAtomically(PendingPath, tpm.Seal(key.Span, pcrs).ToBytes());
+        DurableFile.Write(PendingPath, tpm.Seal(key.Span, pcrs).ToBytes());
         var vault = new AesGcmKeyVault(key.Span, "tpm");
         FinishMigration(vault);
         return vault;
@@ -102,7 +103,7 @@ internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IRe
                 File.Delete(PendingPath);
                 return Unseal(SealedPath);
             }
-            TpmVaultKeyFile.MoveDurably(PendingPath, SealedPath);
+            DurableFile.Move(PendingPath, SealedPath);
             return pending;
         }
         var committed = CertificateStore.OpensStoredKeys(database, pending) == true;
@@ -121,8 +122,8 @@ internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IRe
             using var software = SoftwareVault();
             count = CertificateStore.ReencryptKeys(database, software, vault);
         }
-        TpmVaultKeyFile.MoveDurably(PendingPath, SealedPath);
-        TpmVaultKeyFile.SecurelyDelete(SoftwarePath);
+        DurableFile.Move(PendingPath, SealedPath);
+        DurableFile.SecurelyDelete(SoftwarePath);
         Log.Add(logger => KeyVaultStartup.LogVaultMigrated(logger, count));
     }
 
