@@ -167,8 +167,9 @@ public sealed class AcmeClientTests
     public async Task AnOrderIsPolledWhileProcessingHonouringRetryAfterOnTheInjectedClock()
     {
         var time = new FakeTimeProvider(Now);
+        var clock = new TimerWatch(time);
         var server = new ScriptedAcmeHandler().On("GET /dir", _ => Json(Directory()), repeat: true);
-        var client = new AcmeClient(new HttpClient(server), new Uri(Base + "/dir"), AcmeAccountKey.Create(), "https://ca.test/acct/1", time);
+        var client = new AcmeClient(new HttpClient(server), new Uri(Base + "/dir"), AcmeAccountKey.Create(), "https://ca.test/acct/1", clock);
         server.On("POST /order/3", _ =>
         {
             var response = Json("""{"status":"processing"}""");
@@ -177,13 +178,13 @@ public sealed class AcmeClientTests
         }).On("POST /order/3", _ => Json("""{"status":"valid","certificate":"https://ca.test/cert/3"}"""));
 
         var wait = client.WaitForOrderAsync("https://ca.test/order/3", new AcmeOrder("processing", null, null, null, null, null, null, null), Now.AddMinutes(5));
-        await Task.Delay(50);
-        time.Advance(TimeSpan.FromSeconds(2)); // the first poll waits the default interval
-        await Task.Delay(50);
-        Assert.False(wait.IsCompleted);
+        await clock.ArmedAsync(TimeSpan.FromSeconds(2)); // the first poll waits the default interval
+        Assert.Equal(0, server.Requests.Count(r => r.Route == "POST /order/3"));
+        time.Advance(TimeSpan.FromSeconds(2));
+        await clock.ArmedAsync(TimeSpan.FromSeconds(7)); // then the order's Retry-After
+        Assert.Equal(1, server.Requests.Count(r => r.Route == "POST /order/3"));
         time.Advance(TimeSpan.FromSeconds(6));
-        await Task.Delay(50);
-        Assert.False(wait.IsCompleted); // Retry-After 7 s not yet over
+        Assert.False(wait.IsCompleted);
         time.Advance(TimeSpan.FromSeconds(1));
         var order = await wait.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("https://ca.test/cert/3", order.Certificate);

@@ -140,6 +140,42 @@ public sealed class AcmeIssuerTests(PebbleFixture peers)
         Assert.StartsWith($"The ACME server could not be reached at https://127.0.0.1:{port}/dir: ", error.Message);
     }
 
+    // Pebble never sends null list items; a hostile or broken server may, so these answers are scripted, through the real client and parser.
+    [Fact]
+    public async Task AnOrderListingANullAuthorizationIsAMalformedAnswerInWords()
+    {
+        var (issuer, server) = ScriptedIssuer("""{"status":"pending","identifiers":[{"type":"dns","value":"a.example"}],"authorizations":[null],"finalize":"https://ca.test/order/1/finalize"}""");
+
+        using var key = KeyFactory.Generate("ecdsa-p256");
+        var error = await Assert.ThrowsAsync<AcmeException>(() => issuer.IssueAsync(new IssueRequest(["a.example"], key)));
+
+        Assert.Equal(AcmeFailure.MalformedResponse, error.Reason);
+        Assert.Equal("The ACME server's order lists an authorization without a URL; the appliance starts a new order later.", error.Message);
+        Assert.DoesNotContain(server.Requests, r => r.Route.StartsWith("POST /authz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnAuthorizationListingANullChallengeIsPassedOverAndTheOffersNamed()
+    {
+        var (issuer, server) = ScriptedIssuer("""{"status":"pending","identifiers":[{"type":"dns","value":"a.example"}],"authorizations":["https://ca.test/authz/1"],"finalize":"https://ca.test/order/1/finalize"}""");
+        server.On("POST /authz/1", _ => ScriptedAcmeHandler.Json("""{"status":"pending","identifier":{"type":"dns","value":"a.example"},"challenges":[null,{"type":"dns-01","url":"https://ca.test/chall/1","token":"t1"}]}"""));
+
+        using var key = KeyFactory.Generate("ecdsa-p256");
+        var error = await Assert.ThrowsAsync<AcmeException>(() => issuer.IssueAsync(new IssueRequest(["a.example"], key)));
+
+        Assert.Equal(AcmeFailure.NotPossible, error.Reason);
+        Assert.Equal("The ACME server offers no http-01 challenge for a.example (offered: , dns-01); this appliance answers http-01 only.", error.Message);
+    }
+
+    private static (AcmeIssuer Issuer, ScriptedAcmeHandler Server) ScriptedIssuer(string order)
+    {
+        var server = new ScriptedAcmeHandler()
+            .On("GET /dir", _ => ScriptedAcmeHandler.Json(ScriptedAcmeHandler.Directory()), repeat: true)
+            .On("POST /order", _ => ScriptedAcmeHandler.Json(order, System.Net.HttpStatusCode.Created, location: "https://ca.test/order/1"));
+        var client = new AcmeClient(new HttpClient(server), new Uri(ScriptedAcmeHandler.Base + "/dir"), AcmeAccountKey.Create(), "https://ca.test/acct/1", TimeProvider.System);
+        return (new AcmeIssuer(client, new Http01ChallengeStore(), TimeProvider.System), server);
+    }
+
     private sealed class WrongAnswers(IChallengeResponder inner) : IChallengeResponder
     {
         public void Publish(string token, string keyAuthorization) => inner.Publish(token, keyAuthorization + "x");

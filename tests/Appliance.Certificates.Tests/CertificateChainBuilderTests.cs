@@ -2,7 +2,7 @@ using Appliance.Certificates.Formats;
 
 namespace Appliance.Certificates.Tests;
 
-public sealed class CertificateChainBuilderTests(OpenSslFixture openssl)
+public sealed class CertificateChainBuilderTests(CertificateFiles openssl)
 {
     [Fact]
     public void BuildsLeafIntermediateRootInOrderAndCallsItComplete()
@@ -34,7 +34,7 @@ public sealed class CertificateChainBuilderTests(OpenSslFixture openssl)
 
         // Same subject, other key: an impostor intermediate.
         string impostor = openssl.Path("impostor.crt");
-        openssl.Run("req", "-x509", "-key", openssl.Path("p384.key"), "-subj", "/C=DE/O=Test/CN=Test Intermediate CA", "-days", "10", "-out", impostor);
+        openssl.Run("req", "-x509", "-key", openssl.Path("p384.key"), "-subj", "/C=US/O=Test PKI/CN=Test Intermediate CA", "-days", "10", "-out", impostor);
         var fake = CertificateFileReader.Read(openssl.Import("impostor.crt"), null).Certificates[0];
         Assert.False(CertificateChainBuilder.IsIssuedBy(leaf, fake));
         Assert.False(CertificateChainBuilder.Build(leaf, [fake]).Complete);

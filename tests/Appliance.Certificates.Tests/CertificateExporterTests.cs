@@ -3,7 +3,7 @@ using Appliance.Certificates.Formats;
 
 namespace Appliance.Certificates.Tests;
 
-public sealed class CertificateExporterTests(OpenSslFixture openssl)
+public sealed class CertificateExporterTests(CertificateFiles openssl)
 {
     private const string Passphrase = "export-pass-1";
 
@@ -38,7 +38,7 @@ public sealed class CertificateExporterTests(OpenSslFixture openssl)
     [Fact]
     public void WritesPkcs12ThatOpenSslOpensWithItsDefaultProvider()
     {
-        var parsed = CertificateFileReader.Read(openssl.Import("rsa3072.aes.p12"), OpenSslFixture.Password);
+        var parsed = CertificateFileReader.Read(openssl.Import("rsa3072.aes.p12"), CertificateFiles.Password);
         var leaf = parsed.Certificates.Single(c => c.Subject.Contains("Leaf", StringComparison.Ordinal));
         var chain = parsed.Certificates.Where(c => c != leaf).ToList();
         byte[] pfx = CertificateExporter.ToPkcs12(leaf, parsed.Keys[0], chain, Passphrase, "My Site");

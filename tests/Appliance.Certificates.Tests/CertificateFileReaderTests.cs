@@ -4,11 +4,11 @@ using Appliance.Certificates.Formats;
 
 namespace Appliance.Certificates.Tests;
 
-public sealed class CertificateFileReaderTests(OpenSslFixture openssl)
+public sealed class CertificateFileReaderTests(CertificateFiles openssl)
 {
-    private const string Password = OpenSslFixture.Password;
+    private const string Password = CertificateFiles.Password;
 
-    public static TheoryData<string> LeafKeys => new(OpenSslFixture.LeafKeys);
+    public static TheoryData<string> LeafKeys => new(CertificateFiles.LeafKeys);
 
     [Theory]
     [MemberData(nameof(LeafKeys))]

@@ -3,7 +3,7 @@ using Appliance.Certificates.Formats;
 
 namespace Appliance.Certificates.Tests;
 
-public sealed class CertificateRequestFactoryTests(OpenSslFixture openssl)
+public sealed class CertificateRequestFactoryTests(CertificateFiles openssl)
 {
     private static readonly SubjectName Subject = new("de", "Bayern", "München", "Example GmbH", "IT", "www.example.com");
 
@@ -123,7 +123,7 @@ public sealed class CertificateRequestFactoryTests(OpenSslFixture openssl)
         Assert.Equal("subject=C=DE,ST=Bayern,L=M\\C3\\BCnchen,O=Example GmbH,OU=IT,CN=www.example.com\n", subject);
 
         string signed = openssl.Path($"ours-{keyType}.crt");
-        openssl.Run("x509", "-req", "-in", csr, "-CA", openssl.Path("int.crt"), "-CAkey", openssl.Path("int.key"), "-set_serial", "99", "-days", "30", "-copy_extensions", "copy", "-out", signed);
+        openssl.Run("x509", "-req", "-in", csr, "-CA", openssl.Path("intermediate.crt"), "-CAkey", openssl.Path("intermediate.key"), "-set_serial", "99", "-days", "30", "-copy_extensions", "copy", "-out", signed);
         var certificate = Assert.Single(CertificateFileReader.Read(new ImportFile("signed.crt", File.ReadAllBytes(signed)), null).Certificates);
         Assert.Equal(key.SubjectPublicKeyInfo, certificate.PublicKey.ExportSubjectPublicKeyInfo());
         var pool = CertificateFileReader.Read(openssl.Import("chain.pem"), null).Certificates;

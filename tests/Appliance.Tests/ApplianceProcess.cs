@@ -102,36 +102,20 @@ public sealed class ApplianceProcess : IAsyncDisposable
         return appliance;
     }
 
-    private async Task WaitUntilListeningAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-                throw new InvalidOperationException($"The appliance exited with {_process.ExitCode} at start:\n{Output}");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, HttpsPort);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-        throw new TimeoutException($"The appliance did not listen on {HttpsPort} within 30 s:\n{Output}");
-    }
+    private Task WaitUntilListeningAsync() =>
+        ExternalTools.WaitForPortAsync(HttpsPort, () => _process.HasExited, () => $"exit code {(_process.HasExited ? _process.ExitCode : 0)}\n{Output}", "The appliance");
 
     /// <summary>
     /// A client that trusts any server certificate (the tests check certificates themselves) and keeps cookies;
     /// with <paramref name="source"/>, its connections come from that loopback address (127.0.0.2 etc.), so the
-    /// appliance sees a different client address. <paramref name="cookies"/> lets a test read the cookies it holds.
+    /// appliance sees a different client address. <paramref name="cookies"/> lets a test read the cookies it holds;
+    /// <paramref name="maxConnections"/> caps the connections a flood of parallel requests opens.
     /// </summary>
-    public HttpClient Client(IPAddress? source = null, CookieContainer? cookies = null)
+    public HttpClient Client(IPAddress? source = null, CookieContainer? cookies = null, int maxConnections = int.MaxValue)
     {
         var handler = new SocketsHttpHandler
         {
+            MaxConnectionsPerServer = maxConnections,
             SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
             CookieContainer = cookies ?? new CookieContainer(),
             AllowAutoRedirect = false,

@@ -81,26 +81,62 @@ public sealed class FirstStartTests
     [Fact]
     public async Task TheServiceRefusesToStartWithoutKeyProtectionChosen()
     {
-        var info = new System.Diagnostics.ProcessStartInfo(ApplianceProcess.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "serve", "--state-dir", Directory.CreateTempSubdirectory().FullName }) info.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.Equal(2, process.ExitCode);
+        var (exitCode, error) = await StartAsync("serve", "--state-dir", Directory.CreateTempSubdirectory().FullName);
+        Assert.Equal(2, exitCode);
         Assert.Contains("--key-protection software", error);
     }
 
     [Fact]
     public async Task ADnsServerThatIsNotAnAddressIsRefusedAtStartInWords()
     {
-        var info = new System.Diagnostics.ProcessStartInfo(ApplianceProcess.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "serve", "--state-dir", Directory.CreateTempSubdirectory().FullName, "--key-protection", "software", "--dns-server", "dns.example" })
-            info.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.Equal(2, process.ExitCode);
+        var (exitCode, error) = await StartWithSoftwareKeysAsync("--dns-server", "dns.example");
+        Assert.Equal(2, exitCode);
         Assert.Contains("--dns-server dns.example: 'dns.example' is not a DNS server address; give an IP address, optionally with a port, such as 192.0.2.53 or 127.0.0.1:5353.", error);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-5")]
+    [InlineData("-1M")]
+    [InlineData("2X")]
+    [InlineData("16777216T")] // 2^64 bytes
+    [InlineData("99999999999999999999")]
+    public async Task ASiteMaxBodyThatIsNotAPositiveSizeIsRefusedAtStartInWords(string value)
+    {
+        var (exitCode, error) = await StartWithSoftwareKeysAsync("--site-max-body", value);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"--site-max-body {value}: give a size in bytes such as 1048576, 100M or 2G (K, M, G and T count in powers of 1024).", error);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("1.5")]
+    [InlineData("86401")]
+    [InlineData("99999999999")]
+    public async Task ASiteTimeoutOutsideOneSecondToADayIsRefusedAtStartInWords(string value)
+    {
+        var (exitCode, error) = await StartWithSoftwareKeysAsync("--site-timeout", value);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"--site-timeout {value}: give whole seconds from 1 to 86400.", error);
+    }
+
+    private static Task<(int ExitCode, string Error)> StartWithSoftwareKeysAsync(params string[] options) =>
+        StartAsync(["serve", "--state-dir", Directory.CreateTempSubdirectory().FullName, "--key-protection", "software", .. options]);
+
+    /// <summary>Runs the binary with <paramref name="args"/> until it exits (a refused start exits at once); its exit code and standard error.</summary>
+    private static async Task<(int ExitCode, string Error)> StartAsync(params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(ApplianceProcess.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await output;
+        return (process.ExitCode, error);
     }
 
     [Fact]

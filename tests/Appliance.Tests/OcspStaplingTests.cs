@@ -85,9 +85,15 @@ public sealed class OcspStaplingTests(DualStackApplianceFixture fixture, OpenSsl
     public async Task ACertificateNamingNoResponderHasNoStaplingState()
     {
         var stem = pki.MakeLeaf("ocsp-none", "none.ocsp.test", ["none.ocsp.test"]);
+        // A witness naming a responder, imported after it: once the witness is stapled, a round has looked at both.
+        await using var responder = OcspResponder.Start(pki, "witness");
+        var witness = pki.MakeLeaf("ocsp-witness", "witness.ocsp.test", ["witness.ocsp.test"], ocspResponder: responder.Url);
+        responder.Good(witness);
         using var client = await Appliance.LoginAsync();
         var id = await ImportAsync(client, stem, "none.ocsp.test");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        var witnessId = await ImportAsync(client, witness, "witness.ocsp.test");
+
+        await PollAsync(async () => await OcspStaplingOf(client, witnessId), s => s?.StartsWith("stapled until ", StringComparison.Ordinal) == true);
         Assert.Null(await OcspStaplingOf(client, id));
         Assert.Contains("OCSP response: no response sent", Status("none.ocsp.test"));
     }

@@ -50,5 +50,8 @@ public sealed class Tpm2ToolsInteropTests(SwtpmFixture fixture) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private byte[] Tool(params string[] arguments) => ExternalTools.RunTpm2Tool(fixture.Tpm, _directory, arguments);
+    /// <summary>Runs a tpm2-tools command against this test's swtpm; its standard output (binary structures).</summary>
+    private byte[] Tool(params string[] arguments) =>
+        ExternalTools.RunIn(new ExternalTools.ToolRun(arguments[0], SwtpmInstance.InstallPackages, _directory,
+            new Dictionary<string, string> { ["TPM2TOOLS_TCTI"] = fixture.Tpm.Tcti }), arguments[1..]).Output;
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
-using Appliance.Tests;
 
 namespace Image.Tests;
 
@@ -32,6 +31,16 @@ public sealed class PowerLossTests(PowerLossFixture fixture, OpenSslFixture pki)
 {
     private Box Box => fixture.Box;
 
+    /// <summary>Milliseconds between the fifth acknowledged import and the power-off: POWER_LOSS_DELAY_MS, else random in [0, 700).</summary>
+    private static int PowerOffDelay()
+    {
+        var replay = Environment.GetEnvironmentVariable("POWER_LOSS_DELAY_MS");
+        if (string.IsNullOrEmpty(replay)) return Random.Shared.Next(0, 700);
+        return int.TryParse(replay, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var delay)
+            ? delay
+            : throw new InvalidOperationException($"POWER_LOSS_DELAY_MS is '{replay}': give the milliseconds a failed run printed (a whole number), or unset it for a random delay.");
+    }
+
     [Fact, Step(1)]
     public async Task AHardPowerOffDuringImportsLosesNoAcknowledgedImportAndTheBoxBootsAgain()
     {
@@ -61,7 +70,10 @@ public sealed class PowerLossTests(PowerLossFixture fixture, OpenSslFixture pki)
         // Power goes off in the middle of the loop: after a few acknowledged imports, at an odd moment.
         var deadline = DateTime.UtcNow.AddMinutes(4);
         while (fixture.Acknowledged.Count < 5 && !loop.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(50);
-        await Task.Delay(Random.Shared.Next(0, 700));
+        // The odd moment is random; it is printed so a failure can be replayed with POWER_LOSS_DELAY_MS set to it.
+        var delay = PowerOffDelay();
+        Figures.Print($"power-off {delay} ms after the fifth acknowledged import (replay: POWER_LOSS_DELAY_MS={delay})");
+        await Task.Delay(delay);
         await Box.KillAsync();
         var attempted = await loop;
         Assert.True(fixture.Acknowledged.Count >= 5, $"only {fixture.Acknowledged.Count} imports acknowledged before the power-off");

@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
+using Appliance.Platform.Files;
 
 namespace Appliance.Certificates.Vault;
 
 /// <summary>
 /// The software vault key: 32 random bytes in <c>vault.key</c> (mode 0600) in the state directory.
-/// Used only with <c>--key-protection software</c>; keys are then as safe as the disk.
+/// Used only with <c>--key-protection software</c>; keys are then as safe as the disk. Written durably (file and
+/// directory fsynced): a key lost to a power cut after certificates were stored under it would lose their keys.
 /// </summary>
 public static class SoftwareVaultKey
 {
@@ -21,18 +23,7 @@ public static class SoftwareVaultKey
             return key;
         }
         var created = RandomNumberGenerator.GetBytes(32);
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            stream.Write(created);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: false);
+        DurableFile.Write(path, created);
         return created;
     }
 }

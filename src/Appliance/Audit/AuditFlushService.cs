@@ -41,6 +41,6 @@ internal sealed partial class AuditFlushService(AuditLog log, TimeProvider time,
         log.LogUnlogged();
     }
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Audit: storing the counts of refused anonymous requests failed; trying again")]
+    [LoggerMessage(EventId = EventIds.Audit.RefusalCountsNotStored, Level = LogLevel.Warning, Message = "Audit: storing the counts of refused anonymous requests failed; trying again")]
     private static partial void LogFlushFailed(ILogger logger, Exception exception);
 }

@@ -292,16 +292,16 @@ internal sealed partial class AuditLog
 
     private static DateTimeOffset Parse(string at) => DateTimeOffset.Parse(at, CultureInfo.InvariantCulture);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information,
+    [LoggerMessage(EventId = EventIds.Audit.Entry, Level = LogLevel.Information,
         Message = "Audit: {User} from {Address}: {Action} [{Outcome}{Detail}] ({Method} {Path} {Status})")]
     private static partial void LogEntry(ILogger logger, string user, string address, string action, string outcome, string detail,
         string method, string path, int status);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information,
+    [LoggerMessage(EventId = EventIds.Audit.AnonymousRefusalsSummarised, Level = LogLevel.Information,
         Message = "Audit: {Refusals} further refused anonymous requests from {Sources} source addresses were counted in the audit log but not logged one by one (at most {PerMinute} a minute are)")]
     private static partial void LogSuppressed(ILogger logger, long refusals, int sources, int perMinute);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = EventIds.Audit.UnsavedEntriesDropped, Level = LogLevel.Warning,
         Message = "Audit: {Dropped} entries were lost while the state partition was full (at most {Max} wait in memory); the service log above has each of them")]
     private static partial void LogUnsavedDropped(ILogger logger, long dropped, int max);
 }

@@ -36,12 +36,12 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
     internal static void LogStatusOnly(ILogger logger, HttpContext context, int status) =>
         LogRefusal(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value), status, "(no detail)");
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Method} {Path} refused with {Status}: {Detail}")]
+    [LoggerMessage(EventId = EventIds.Http.Refused, Level = LogLevel.Information, Message = "{Method} {Path} refused with {Status}: {Detail}")]
     private static partial void LogRefusal(ILogger logger, string method, string path, int status, string detail);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "{Method} {Path} refused with 507: {Detail}")]
+    [LoggerMessage(EventId = EventIds.Http.RefusedStateFull, Level = LogLevel.Warning, Message = "{Method} {Path} refused with 507: {Detail}")]
     private static partial void LogFull(ILogger logger, string method, string path, string detail);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    [LoggerMessage(EventId = EventIds.Http.Failed, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
     private static partial void LogFailure(ILogger logger, Exception exception, string method, string path);
 }

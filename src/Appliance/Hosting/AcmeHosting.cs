@@ -68,19 +68,19 @@ internal static partial class AcmeHosting
         return true;
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Automated certificate for {Hostname} ({Id}) issued: certificate {CertificateId}")]
+    [LoggerMessage(EventId = EventIds.Acme.Issued, Level = LogLevel.Information, Message = "Automated certificate for {Hostname} ({Id}) issued: certificate {CertificateId}")]
     public static partial void LogIssued(ILogger logger, string hostname, string id, string? certificateId);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Automated certificate for {Hostname} ({Id}) not issued: {Error}")]
+    [LoggerMessage(EventId = EventIds.Acme.NotIssued, Level = LogLevel.Warning, Message = "Automated certificate for {Hostname} ({Id}) not issued: {Error}")]
     public static partial void LogNotIssued(ILogger logger, string hostname, string id, string? error);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Renewal alert: {Text}")]
+    [LoggerMessage(EventId = EventIds.Acme.RenewalAlert, Level = LogLevel.Warning, Message = "Renewal alert: {Text}")]
     public static partial void LogAlert(ILogger logger, string text);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The renewal alert for {Hostname} could not be mailed: {Error}")]
+    [LoggerMessage(EventId = EventIds.Acme.AlertNotMailed, Level = LogLevel.Error, Message = "The renewal alert for {Hostname} could not be mailed: {Error}")]
     public static partial void LogAlertNotMailed(ILogger logger, string hostname, string error);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "The renewal scheduler failed; it starts again in a minute")]
+    [LoggerMessage(EventId = EventIds.Acme.SchedulerFailed, Level = LogLevel.Error, Message = "The renewal scheduler failed; it starts again in a minute")]
     public static partial void LogSchedulerFailed(ILogger logger, Exception exception);
 }
 

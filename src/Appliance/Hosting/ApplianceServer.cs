@@ -266,10 +266,10 @@ internal static partial class ApplianceServer
         }
     }
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "The data-protection key could not be made or written ({Reason}); pages that need it fail until it can be (a full state partition: free space)")]
+    [LoggerMessage(EventId = EventIds.Hosting.DataProtectionKeyNotWritten, Level = LogLevel.Warning, Message = "The data-protection key could not be made or written ({Reason}); pages that need it fail until it can be (a full state partition: free space)")]
     private static partial void LogNoKey(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The data-protection key file {Path} is damaged ({Reason}), probably by a power cut while it was written; set aside as .damaged, a new key is made")]
+    [LoggerMessage(EventId = EventIds.Hosting.DataProtectionKeyDamaged, Level = LogLevel.Warning, Message = "The data-protection key file {Path} is damaged ({Reason}), probably by a power cut while it was written; set aside as .damaged, a new key is made")]
     private static partial void LogDamagedKey(ILogger logger, string path, string reason);
 
     private static string? ReadCredential(string name)
@@ -280,7 +280,7 @@ internal static partial class ApplianceServer
         return File.Exists(path) ? File.ReadAllText(path).TrimEnd('\r', '\n') : null;
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+    [LoggerMessage(EventId = EventIds.Hosting.Listening, Level = LogLevel.Information,
         Message = "Appliance listening: HTTPS port {HttpsPort}, HTTP port {HttpPort} on {Bind}; state in {StateDirectory}; key protection: {KeyProtection}")]
     private static partial void LogListening(ILogger logger, int httpsPort, int httpPort, string bind, string stateDirectory, string keyProtection);
 }

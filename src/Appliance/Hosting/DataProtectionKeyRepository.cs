@@ -1,5 +1,6 @@
 using System.Xml;
 using System.Xml.Linq;
+using Appliance.Platform.Files;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace Appliance.Hosting;
@@ -29,7 +30,7 @@ internal sealed class DataProtectionKeyRepository(string directory, Action<strin
                 reportDamaged(path, e.Message);
                 try
                 {
-                    File.Move(path, path + ".damaged", overwrite: true);
+                    DurableFile.Move(path, path + ".damaged");
                 }
                 catch (IOException)
                 {
@@ -47,6 +48,6 @@ internal sealed class DataProtectionKeyRepository(string directory, Action<strin
         if (name.Length == 0) name = "key-" + Guid.NewGuid().ToString("N");
         using var buffer = new MemoryStream();
         element.Save(buffer);
-        Appliance.Tpm.TpmVaultKeyFile.WriteAtomically(Path.Combine(directory, name + ".xml"), buffer.ToArray());
+        DurableFile.Write(Path.Combine(directory, name + ".xml"), buffer.ToArray());
     }
 }

@@ -72,7 +72,7 @@ internal static partial class KeyVaultStartup
                 try
                 {
                     var state = new KeyVaultState(vaultFiles.Open(), "open", OpenTpmDetail, info);
-                    state.StartupLog.AddRange(vaultFiles.Log);
+                    state.StartupLog.AddRange(LogOf(vaultFiles, options.StateDirectory));
                     return state;
                 }
                 catch (TpmVaultException e) when (e.Reason is TpmVaultFailureReason.TpmBusy or TpmVaultFailureReason.TpmLockedOut && attempt < BusyAttempts)
@@ -82,19 +82,34 @@ internal static partial class KeyVaultStartup
                 }
                 catch (TpmVaultException e)
                 {
-                    return Closed(e, info, vaultFiles.Log);
+                    return Closed(e, info, LogOf(vaultFiles, options.StateDirectory));
                 }
                 catch (VaultUnavailableException e)
                 {
                     // The keys opened with neither vault key during a migration: keep every file as it is for support.
                     var closed = new KeyVaultState(AesGcmKeyVault.Unavailable("tpm", e.Message), "unavailable",
                         $"The stored private keys open with neither the software vault key nor the TPM-sealed one ({e.Message}); vault.key and vault.tpm are kept unchanged. Contact support, or re-import the certificates with their private keys.", info);
-                    closed.StartupLog.AddRange(vaultFiles.Log);
+                    closed.StartupLog.AddRange(LogOf(vaultFiles, options.StateDirectory));
                     closed.StartupLog.Add(logger => LogVaultClosed(logger, closed.State, closed.Detail));
                     return closed;
                 }
             }
         }
+    }
+
+    /// <summary>What the vault files' opening did, as log calls (in the order it happened).</summary>
+    private static List<Action<ILogger>> LogOf(TpmVault vault, string stateDirectory)
+    {
+        var log = new List<Action<ILogger>>();
+        if (vault.KeyNotLocked) log.Add(LogKeyNotLocked);
+        if (vault.CreatedWithPcrs is { } pcrs)
+        {
+            var path = Path.Combine(stateDirectory, TpmVaultKeyFile.FileName);
+            log.Add(logger => LogVaultCreated(logger, path, pcrs));
+        }
+        if (vault.Decision?.Resumed is { } resumed) log.Add(logger => LogMigrationResumed(logger, resumed));
+        if (vault.Reencrypted is { } count) log.Add(logger => LogVaultMigrated(logger, count));
+        return log;
     }
 
     private static KeyVaultState Closed(TpmVaultException e, TpmInfo? info, IEnumerable<Action<ILogger>> log)
@@ -116,18 +131,18 @@ internal static partial class KeyVaultStartup
         return closed;
     }
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "The key vault is closed ({State}): {Detail}")]
+    [LoggerMessage(EventId = EventIds.KeyVault.Closed, Level = LogLevel.Error, Message = "The key vault is closed ({State}): {Detail}")]
     internal static partial void LogVaultClosed(ILogger logger, string state, string detail);
 
-    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Created the TPM-sealed vault key {Path} (PCRs: {Pcrs})")]
+    [LoggerMessage(EventId = EventIds.KeyVault.TpmKeyCreated, Level = LogLevel.Information, Message = "Created the TPM-sealed vault key {Path} (PCRs: {Pcrs})")]
     internal static partial void LogVaultCreated(ILogger logger, string path, string pcrs);
 
-    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Migrated the software vault to the TPM: {Count} private keys re-encrypted, vault.key securely removed")]
+    [LoggerMessage(EventId = EventIds.KeyVault.MigratedToTpm, Level = LogLevel.Information, Message = "Migrated the software vault to the TPM: {Count} private keys re-encrypted, vault.key securely removed")]
     internal static partial void LogVaultMigrated(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "Finished an interrupted vault migration: {Action}")]
+    [LoggerMessage(EventId = EventIds.KeyVault.MigrationResumed, Level = LogLevel.Warning, Message = "Finished an interrupted vault migration: {Action}")]
     internal static partial void LogMigrationResumed(ILogger logger, string action);
 
-    [LoggerMessage(EventId = 24, Level = LogLevel.Warning, Message = "The vault key could not be locked in memory (mlock failed; raise LimitMEMLOCK): it may be swapped out")]
+    [LoggerMessage(EventId = EventIds.KeyVault.KeyNotLocked, Level = LogLevel.Warning, Message = "The vault key could not be locked in memory (mlock failed; raise LimitMEMLOCK): it may be swapped out")]
     internal static partial void LogKeyNotLocked(ILogger logger);
 }

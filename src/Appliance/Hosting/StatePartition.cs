@@ -108,7 +108,7 @@ internal sealed partial class StatePartition(string stateDirectory, TimeProvider
         _ => (bytes / (1024.0 * 1024 * 1024)).ToString("0.0", CultureInfo.InvariantCulture) + " GiB",
     };
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = EventIds.State.WritesSkipped, Level = LogLevel.Warning,
         Message = "The state partition is full: {What} was not saved ({Skipped} writes skipped since the last such line; state in {Directory}; logged at most every {Minutes} minutes)")]
     private static partial void LogSkipped(ILogger logger, string what, int skipped, string directory, int minutes);
 }

@@ -71,6 +71,6 @@ internal sealed partial class SystemdNotifier(IHostApplicationLifetime lifetime,
 
     public void Dispose() => _stopping.Set();
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Could not tell systemd {State}")]
+    [LoggerMessage(EventId = EventIds.Hosting.SystemdNotifyFailed, Level = LogLevel.Warning, Message = "Could not tell systemd {State}")]
     private static partial void LogNotifyFailed(ILogger logger, Exception exception, string state);
 }

@@ -1,129 +1,130 @@
+using System.Runtime.ExceptionServices;
 using Appliance.Storage;
 using Appliance.Certificates.Store;
 using Appliance.Certificates.Vault;
+using Appliance.Platform.Files;
 using Appliance.Tpm;
 
 namespace Appliance.Hosting;
 
 /// <summary>
-/// The TPM-sealed vault's files in the state directory: creates <c>vault.tpm</c> at first start, unseals it
-/// at every start, and migrates a software vault (<c>vault.key</c>) to the TPM.
+/// The TPM-sealed vault's files in the state directory: creates <c>vault.tpm</c> at first start, unseals it at every
+/// start, and migrates a software vault (<c>vault.key</c>) to the TPM. It finds what each key file can do, lets
+/// <see cref="VaultMigration.Decide"/> choose the step (the protocol and its crash states are described there) and
+/// carries it out.
 /// </summary>
-/// <remarks>
-/// Migration, crash-safe at every step (each step is durable before the next starts):
-/// <list type="number">
-/// <item>a NEW vault key is sealed by the TPM and written to <c>vault.tpm.new</c> (temp, fsync, rename, fsync dir);</item>
-/// <item>every row of <c>keys</c> is re-encrypted from the software key to the new key in ONE SQLite transaction;</item>
-/// <item><c>vault.tpm.new</c> is renamed to <c>vault.tpm</c> (fsync dir);</item>
-/// <item><c>vault.key</c> is overwritten with zeros, fsynced and unlinked.</item>
-/// </list>
-/// A crash before (2) commits leaves the rows under vault.key; after it, under vault.tpm.new. So at start, when
-/// <c>vault.tpm.new</c> exists beside <c>vault.key</c>, the files alone cannot say which key the rows need: we try
-/// the new key on a stored row (the transaction swaps all rows or none). If it opens, the commit happened and steps
-/// 3-4 are finished; if not (or there are no rows), the re-encryption is run again with that same new key. A crash
-/// between 3 and 4 leaves vault.tpm and vault.key: vault.tpm opens the rows, so vault.key is removed. No step deletes
-/// the only key that opens the rows; a key that fails to unseal is never overwritten.
-/// </remarks>
 internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IReadOnlyList<int> pcrs, StateDatabase database)
 {
     private string SealedPath => Path.Combine(stateDirectory, TpmVaultKeyFile.FileName);
     private string PendingPath => Path.Combine(stateDirectory, TpmVaultKeyFile.PendingFileName);
     private string SoftwarePath => Path.Combine(stateDirectory, SoftwareVaultKey.FileName);
 
-    public List<Action<ILogger>> Log { get; } = [];
+    /// <summary>The step the last <see cref="Open"/> chose (also when it then failed), for the start-up log.</summary>
+    public VaultMigrationDecision? Decision { get; private set; }
 
-    /// <summary>The open vault; throws <see cref="TpmVaultException"/> when the TPM cannot unseal the key.</summary>
+    /// <summary>The number of keys a migration re-encrypted; null when none ran.</summary>
+    public int? Reencrypted { get; private set; }
+
+    /// <summary>The PCRs of a newly created vault.tpm ("none" for none); null when none was created.</summary>
+    public string? CreatedWithPcrs { get; private set; }
+
+    /// <summary>A vault key could not be locked in memory (mlock failed).</summary>
+    public bool KeyNotLocked { get; private set; }
+
+    /// <summary>
+    /// The open vault. Throws <see cref="TpmVaultException"/> when the TPM cannot unseal the key that is needed,
+    /// and <see cref="VaultUnavailableException"/> when no key file opens the stored keys; no file is changed then.
+    /// </summary>
     public AesGcmKeyVault Open()
     {
-        if (File.Exists(PendingPath)) return ResumeMigration();
-        if (File.Exists(SealedPath))
+        using var sealedKey = OpenKey(SealedPath, Unseal);
+        using var pending = OpenKey(PendingPath, Unseal);
+        using var software = OpenKey(SoftwarePath, _ => SoftwareVault());
+        var decision = VaultMigration.Decide(new VaultFindings(sealedKey.Finding, pending.Finding, software.Finding));
+        Decision = decision;
+        switch (decision.Step)
         {
-            var vault = Unseal(SealedPath);
-            if (File.Exists(SoftwarePath))
-            {
-                if (CertificateStore.OpensStoredKeys(database, vault) != false)
-                {
-                    TpmVaultKeyFile.SecurelyDelete(SoftwarePath);
-                    Log.Add(logger => KeyVaultStartup.LogMigrationResumed(logger, "vault.tpm opens the stored keys; vault.key removed"));
-                }
-                else
-                {
-                    // vault.tpm opens none of the rows and vault.key is still here: the rows are the software key's.
-                    vault.Dispose();
-                    return Migrate();
-                }
-            }
-            return vault;
+            case VaultStep.Create:
+                return Create();
+            case VaultStep.UseSealed:
+                return sealedKey.Take();
+            case VaultStep.RemoveSoftware:
+                DurableFile.SecurelyDelete(SoftwarePath);
+                return sealedKey.Take();
+            case VaultStep.Migrate:
+                return Migrate(software.Vault!);
+            case VaultStep.ReencryptIntoPending:
+                Reencrypted = CertificateStore.ReencryptKeys(database, software.Vault!, pending.Vault!);
+                Promote();
+                return pending.Take();
+            case VaultStep.PromotePending:
+                Promote();
+                return pending.Take();
+            case VaultStep.DiscardPendingUseSealed:
+                DurableFile.SecurelyDelete(PendingPath);
+                return sealedKey.Take();
+            case VaultStep.DiscardPendingMigrate:
+                DurableFile.SecurelyDelete(PendingPath);
+                return Migrate(software.Vault!);
+            case VaultStep.FailSealed:
+                throw sealedKey.Rethrow();
+            case VaultStep.FailPending:
+                throw pending.Rethrow();
+            case VaultStep.FailSoftware:
+                throw software.Rethrow();
+            default:
+                throw new VaultUnavailableException(
+                    $"no vault key file opens the stored private keys (vault.tpm: {sealedKey.Finding}, vault.tpm.new: {pending.Finding}, vault.key: {software.Finding})");
         }
-        return File.Exists(SoftwarePath) ? Migrate() : Create();
     }
 
     private AesGcmKeyVault Create()
     {
         using var key = TpmVaultKeyFile.NewVaultKey(tpm);
         NoteLocking(key);
-        TpmVaultKeyFile.WriteAtomically(SealedPath, tpm.Seal(key.Span, pcrs).ToBytes());
-        var path = SealedPath;
-        var pcrText = pcrs.Count == 0 ? "none" : string.Join(",", pcrs);
-        Log.Add(logger => KeyVaultStartup.LogVaultCreated(logger, path, pcrText));
+        DurableFile.Write(SealedPath, tpm.Seal(key.Span, pcrs).ToBytes());
+        CreatedWithPcrs = pcrs.Count == 0 ? "none" : string.Join(",", pcrs);
         return new AesGcmKeyVault(key.Span, "tpm");
     }
 
-    private AesGcmKeyVault Migrate()
+    /// <summary>Steps 1-4 of the migration (see <see cref="VaultMigration"/>).</summary>
+    private AesGcmKeyVault Migrate(AesGcmKeyVault software)
     {
         using var key = TpmVaultKeyFile.NewVaultKey(tpm);
         NoteLocking(key);
-        TpmVaultKeyFile.WriteAtomically(PendingPath, tpm.Seal(key.Span, pcrs).ToBytes());
+        DurableFile.Write(PendingPath, tpm.Seal(key.Span, pcrs).ToBytes());
         var vault = new AesGcmKeyVault(key.Span, "tpm");
-        FinishMigration(vault);
+        Reencrypted = CertificateStore.ReencryptKeys(database, software, vault);
+        Promote();
         return vault;
     }
 
-    private AesGcmKeyVault ResumeMigration()
+    /// <summary>Steps 3-4: vault.tpm.new becomes vault.tpm, then vault.key goes.</summary>
+    private void Promote()
     {
-        AesGcmKeyVault pending;
-        try
-        {
-            pending = Unseal(PendingPath);
-        }
-        catch (TpmVaultException) when (File.Exists(SoftwarePath) && SoftwareKeyOpensStoredKeys())
-        {
-            // The pending key cannot be unsealed (TPM replaced mid-migration) but it never held the rows: start over.
-            File.Delete(PendingPath);
-            Log.Add(logger => KeyVaultStartup.LogMigrationResumed(logger, "vault.tpm.new could not be unsealed and held no keys; migrating vault.key again"));
-            return Migrate();
-        }
-        if (!File.Exists(SoftwarePath))
-        {
-            // vault.key goes only after the promotion, so this is a copy left behind; keep whichever key opens the rows.
-            if (File.Exists(SealedPath) && CertificateStore.OpensStoredKeys(database, pending) == false)
-            {
-                pending.Dispose();
-                File.Delete(PendingPath);
-                return Unseal(SealedPath);
-            }
-            TpmVaultKeyFile.MoveDurably(PendingPath, SealedPath);
-            return pending;
-        }
-        var committed = CertificateStore.OpensStoredKeys(database, pending) == true;
-        Log.Add(logger => KeyVaultStartup.LogMigrationResumed(logger, committed
-            ? "the keys were already re-encrypted; vault.tpm.new promoted and vault.key removed"
-            : "the keys were still under vault.key; re-encrypted again"));
-        FinishMigration(pending, alreadyCommitted: committed);
-        return pending;
+        DurableFile.Move(PendingPath, SealedPath);
+        DurableFile.SecurelyDelete(SoftwarePath);
     }
 
-    private void FinishMigration(AesGcmKeyVault vault, bool alreadyCommitted = false)
+    private KeyFile OpenKey(string path, Func<string, AesGcmKeyVault> open)
     {
-        var count = 0;
-        if (!alreadyCommitted)
+        if (!File.Exists(path)) return new KeyFile(VaultKeyFinding.Absent, null, null);
+        AesGcmKeyVault vault;
+        try
         {
-            using var software = SoftwareVault();
-            count = CertificateStore.ReencryptKeys(database, software, vault);
+            vault = open(path);
         }
-        TpmVaultKeyFile.MoveDurably(PendingPath, SealedPath);
-        TpmVaultKeyFile.SecurelyDelete(SoftwarePath);
-        Log.Add(logger => KeyVaultStartup.LogVaultMigrated(logger, count));
+        catch (Exception e) when (e is TpmVaultException or InvalidOperationException)
+        {
+            return new KeyFile(VaultKeyFinding.Unusable, null, ExceptionDispatchInfo.Capture(e));
+        }
+        var finding = CertificateStore.OpensStoredKeys(database, vault) switch
+        {
+            true => VaultKeyFinding.OpensStoredKeys,
+            false => VaultKeyFinding.OpensNone,
+            null => VaultKeyFinding.NoStoredKeys,
+        };
+        return new KeyFile(finding, vault, null);
     }
 
     private AesGcmKeyVault SoftwareVault()
@@ -146,16 +147,27 @@ internal sealed class TpmVault(TpmSealedVaultKey tpm, string stateDirectory, IRe
         return new AesGcmKeyVault(key.Span, "tpm");
     }
 
-    private bool SoftwareKeyOpensStoredKeys()
-    {
-        using var software = SoftwareVault();
-        return CertificateStore.OpensStoredKeys(database, software) != false;
-    }
+    private void NoteLocking(SecureBuffer key) => KeyNotLocked |= !key.IsLocked;
 
-    private void NoteLocking(SecureBuffer key)
+    /// <summary>One key file as found: the opened vault (disposed unless taken) or why it did not open.</summary>
+    private sealed class KeyFile(VaultKeyFinding finding, AesGcmKeyVault? vault, ExceptionDispatchInfo? error) : IDisposable
     {
-        if (!key.IsLocked && !Log.Contains(LogNotLocked)) Log.Add(LogNotLocked);
-    }
+        public VaultKeyFinding Finding { get; } = finding;
+        public AesGcmKeyVault? Vault { get; private set; } = vault;
 
-    private static readonly Action<ILogger> LogNotLocked = KeyVaultStartup.LogKeyNotLocked;
+        public AesGcmKeyVault Take()
+        {
+            var vault = Vault ?? throw new InvalidOperationException($"A {Finding} vault key file was chosen to open the vault.");
+            Vault = null;
+            return vault;
+        }
+
+        public Exception Rethrow()
+        {
+            error?.Throw();
+            return new InvalidOperationException($"A {Finding} vault key file was reported as failed without an error.");
+        }
+
+        public void Dispose() => Vault?.Dispose();
+    }
 }

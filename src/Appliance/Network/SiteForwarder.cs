@@ -71,9 +71,9 @@ internal sealed partial class SiteForwarder(IHttpForwarder forwarder, SiteUpstre
         or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseClient
         or ForwarderError.UpgradeResponseCanceled;
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Site request failed at the upstream ({Error}, answered {Status}): {Reason}")]
+    [LoggerMessage(EventId = EventIds.Site.UpstreamFailed, Level = LogLevel.Warning, Message = "Site request failed at the upstream ({Error}, answered {Status}): {Reason}")]
     private static partial void LogUpstreamFailed(ILogger logger, ForwarderError error, int status, string reason);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Debug, Message = "Site request ended by the client ({Error}, answered {Status}): {Reason}")]
+    [LoggerMessage(EventId = EventIds.Site.ClientEnded, Level = LogLevel.Debug, Message = "Site request ended by the client ({Error}, answered {Status}): {Reason}")]
     private static partial void LogClientFailed(ILogger logger, ForwarderError error, int status, string reason);
 }

@@ -112,13 +112,13 @@ internal sealed partial class TlsCertificateSelector : IDisposable
         foreach (var context in _contexts.Created) context.Dispose();
     }
 
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Information,
+    [LoggerMessage(EventId = EventIds.Tls.SnapshotBuilt, Level = LogLevel.Information,
         Message = "TLS selection snapshot: {Count} certificates; store read in {LoadMilliseconds:0.0} ms, snapshot built in {BuildMilliseconds:0.0} ms")]
     private static partial void LogSnapshotBuilt(ILogger logger, int count, double loadMilliseconds, double buildMilliseconds);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Rebuilding the TLS certificate snapshot failed; the previous one stays in use")]
+    [LoggerMessage(EventId = EventIds.Tls.SnapshotRebuildFailed, Level = LogLevel.Error, Message = "Rebuilding the TLS certificate snapshot failed; the previous one stays in use")]
     private static partial void LogRebuildFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "The TLS context of certificate {CertificateId} could not be made; the factory certificate answers instead until a retry (after 1 s, doubling to 1 min) succeeds")]
+    [LoggerMessage(EventId = EventIds.Tls.ContextFailed, Level = LogLevel.Error, Message = "The TLS context of certificate {CertificateId} could not be made; the factory certificate answers instead until a retry (after 1 s, doubling to 1 min) succeeds")]
     private static partial void LogContextFailed(ILogger logger, Exception exception, string certificateId);
 }

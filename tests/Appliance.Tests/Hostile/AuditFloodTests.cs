@@ -36,7 +36,7 @@ public sealed class AuditFloodTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(4, adminEntries.Count); // the login and three tokens
         var linesBefore = Lines(_appliance.Output);
 
-        var clients = Sources.Select(s => SourceAddressClient.Create(_appliance, s)).ToArray();
+        var clients = Sources.Select(s => _appliance.Client(IPAddress.Parse(s), maxConnections: 16)).ToArray();
         var statuses = new int[600];
         var next = -1;
         var clock = Stopwatch.StartNew();

@@ -11,7 +11,8 @@ namespace Appliance.Tpm.Tests.Infrastructure;
 /// </summary>
 public sealed class SwtpmInstance : IDisposable
 {
-    public const string InstallHint = "install the TPM simulator and tools: apt-get install -y swtpm swtpm-tools tpm2-tools (./build.sh test does this)";
+    /// <summary>The Debian packages of the TPM simulator and tools, for the install hint of a missing one.</summary>
+    public const string InstallPackages = "swtpm swtpm-tools tpm2-tools";
 
     private readonly Process _process;
     private readonly string _stateDirectory;
@@ -20,7 +21,7 @@ public sealed class SwtpmInstance : IDisposable
     {
         _stateDirectory = Directory.CreateTempSubdirectory("swtpm-test-").FullName;
         Port = FreePortPair();
-        var swtpm = ExternalTools.Find("swtpm");
+        var swtpm = ExternalTools.Require("swtpm", InstallPackages);
         var start = new ProcessStartInfo(swtpm)
         {
             RedirectStandardError = true,

@@ -203,15 +203,15 @@ internal sealed partial class OcspStaplingService(
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "OCSP: certificate {CertificateId} is stapled with the answer of {Responder}, valid until {NextUpdate}")]
+    [LoggerMessage(EventId = EventIds.Tls.OcspStapled, Level = LogLevel.Information, Message = "OCSP: certificate {CertificateId} is stapled with the answer of {Responder}, valid until {NextUpdate}")]
     private static partial void LogStapled(ILogger logger, string certificateId, string responder, DateTimeOffset? nextUpdate);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "OCSP: no response to staple for certificate {CertificateId} from {Responder}: {Reason}; asking again in {Retry}")]
+    [LoggerMessage(EventId = EventIds.Tls.OcspNoResponse, Level = LogLevel.Warning, Message = "OCSP: no response to staple for certificate {CertificateId} from {Responder}: {Reason}; asking again in {Retry}")]
     private static partial void LogFetchFailed(ILogger logger, string certificateId, string responder, string reason, TimeSpan retry);
 
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "OCSP: the stapled response of certificate {CertificateId} expired at {NextUpdate} and is no longer sent")]
+    [LoggerMessage(EventId = EventIds.Tls.OcspStapleExpired, Level = LogLevel.Warning, Message = "OCSP: the stapled response of certificate {CertificateId} expired at {NextUpdate} and is no longer sent")]
     private static partial void LogExpired(ILogger logger, string certificateId, DateTimeOffset nextUpdate);
 
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Error, Message = "OCSP: a stapling round failed; the next one starts in a minute")]
+    [LoggerMessage(EventId = EventIds.Tls.OcspRoundFailed, Level = LogLevel.Error, Message = "OCSP: a stapling round failed; the next one starts in a minute")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);
 }

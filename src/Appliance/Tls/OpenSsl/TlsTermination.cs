@@ -422,6 +422,6 @@ internal sealed partial class TlsTermination : IDisposable
         public ReadOnlyMemory<byte> ApplicationProtocol => Http11;
     }
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "TLS handshake {ConnectionId} from {Remote} (server name {ServerName}) failed: {Reason}")]
+    [LoggerMessage(EventId = EventIds.Tls.HandshakeFailed, Level = LogLevel.Debug, Message = "TLS handshake {ConnectionId} from {Remote} (server name {ServerName}) failed: {Reason}")]
     private static partial void LogHandshakeFailed(ILogger logger, string connectionId, string? remote, string serverName, string reason);
 }

@@ -1,34 +1,27 @@
-using System.Diagnostics;
 using Appliance.Certificates.Formats;
+using Appliance.Testing;
 
-[assembly: AssemblyFixture(typeof(Appliance.Certificates.Tests.OpenSslFixture))]
+[assembly: AssemblyFixture(typeof(Appliance.Certificates.Tests.CertificateFiles))]
 
 namespace Appliance.Certificates.Tests;
 
 /// <summary>
-/// Makes every fixture file with the real openssl at test time, once per test run, in a temp directory:
-/// a root CA, an intermediate CA, leaves for each accepted key type, keys to refuse, and each leaf's
-/// key and chain in every import format.
+/// The files the certificate readers are tested on, made with the real openssl once per test run in the shared test
+/// PKI's directory (<see cref="OpenSslFixture"/>): leaves for each accepted key type issued by its intermediate,
+/// keys to refuse, and each leaf's key and chain in every import format.
 /// </summary>
-public sealed class OpenSslFixture : IDisposable
+public sealed class CertificateFiles : IDisposable
 {
     public const string Password = "secret123";
 
     public static readonly string[] LeafKeys = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384"];
 
-    public OpenSslFixture()
-    {
-        Directory = System.IO.Directory.CreateTempSubdirectory("appliance-certs-").FullName;
-        Run("version");
-        File.WriteAllText(Path("ca.ext"), "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
-        File.WriteAllText(Path("leaf.ext"), "basicConstraints=CA:false\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:www.example.com,DNS:example.com\n");
+    private readonly OpenSslFixture _pki = new();
 
-        Run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", Path("ca.key"), "-out", Path("ca.crt"), "-days", "3650",
-            "-subj", "/C=DE/O=Test/CN=Test Root CA", "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-        Run("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", Path("int.key"));
-        Run("req", "-new", "-key", Path("int.key"), "-out", Path("int.csr"), "-subj", "/C=DE/O=Test/CN=Test Intermediate CA");
-        Run("x509", "-req", "-in", Path("int.csr"), "-CA", Path("ca.crt"), "-CAkey", Path("ca.key"), "-set_serial", "2", "-days", "3650",
-            "-extfile", Path("ca.ext"), "-out", Path("int.crt"));
+    public CertificateFiles()
+    {
+        Run("version");
+        File.WriteAllText(Path("leaf.ext"), "basicConstraints=CA:false\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:www.example.com,DNS:example.com\n");
 
         GenerateKey("rsa2048", "RSA", "rsa_keygen_bits:2048");
         GenerateKey("rsa3072", "RSA", "rsa_keygen_bits:3072");
@@ -43,12 +36,12 @@ public sealed class OpenSslFixture : IDisposable
         Run("genpkey", "-paramfile", Path("dsa.param"), "-out", Path("dsa.key"));
         Run("dsa", "-in", Path("dsa.key"), "-outform", "DER", "-out", Path("dsa-trad.der"));
 
-        File.WriteAllText(Path("chain.pem"), File.ReadAllText(Path("int.crt")) + File.ReadAllText(Path("ca.crt")));
+        File.WriteAllText(Path("chain.pem"), File.ReadAllText(Path("intermediate.crt")) + File.ReadAllText(Path("root.crt")));
         int serial = 10;
         foreach (string name in LeafKeys)
         {
             Run("req", "-new", "-key", Path($"{name}.key"), "-out", Path($"{name}.csr"), "-subj", $"/CN=www.example.com/O=Leaf {name}");
-            Run("x509", "-req", "-in", Path($"{name}.csr"), "-CA", Path("int.crt"), "-CAkey", Path("int.key"), "-set_serial", (serial++).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Run("x509", "-req", "-in", Path($"{name}.csr"), "-CA", Path("intermediate.crt"), "-CAkey", Path("intermediate.key"), "-set_serial", (serial++).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "-days", "365", "-extfile", Path("leaf.ext"), "-out", Path($"{name}.crt"));
             Run("x509", "-in", Path($"{name}.crt"), "-outform", "DER", "-out", Path($"{name}.der"));
             MakeKeyFormats(name);
@@ -59,7 +52,7 @@ public sealed class OpenSslFixture : IDisposable
         GenerateKey("other", "RSA", "rsa_keygen_bits:2048");
     }
 
-    public string Directory { get; }
+    public string Directory => _pki.Directory;
 
     public string Path(string name) => System.IO.Path.Combine(Directory, name);
 
@@ -67,50 +60,10 @@ public sealed class OpenSslFixture : IDisposable
 
     public ImportFile Import(string name) => new(name, Bytes(name));
 
-    /// <summary>Runs openssl and returns its standard output followed by its standard error (some commands, such as
-    /// <c>pkcs12 -info</c>, report there); a missing openssl fails with an install hint (never a skip).</summary>
-    public string Run(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Directory };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+    /// <summary>Runs openssl in the fixture directory; its standard output followed by its standard error.</summary>
+    public string Run(params string[] arguments) => OpenSslFixture.RunIn(null, Directory, arguments);
 
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("openssl is not installed; install it with `apt-get install -y openssl` (./build.sh test does).", e);
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            string stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"openssl {string.Join(' ', arguments)} failed ({process.ExitCode}): {stderr}");
-            }
-
-            return stdout.Result + stderr;
-        }
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _pki.Dispose();
 
     private void GenerateKey(string name, string algorithm, string option) =>
         Run("genpkey", "-algorithm", algorithm, "-pkeyopt", option, "-out", Path($"{name}.key"));

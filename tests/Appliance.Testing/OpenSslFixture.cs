@@ -1,9 +1,9 @@
-using System.Diagnostics;
-
-namespace Appliance.Tests;
+namespace Appliance.Testing;
 
 /// <summary>
-/// A test PKI made by openssl at test time: root CA, intermediate CA, and helpers to make leaves and sign CSRs.
+/// The test PKI made by the real openssl at test time, in a temporary directory: a root CA (<c>root.crt</c>, P-384),
+/// an intermediate CA under it (<c>intermediate.crt</c>, RSA 2048), an unrelated CA (<c>orphan.crt</c>), and helpers
+/// to make leaves, sign requests and run openssl. A missing openssl fails with the install command.
 /// </summary>
 public sealed class OpenSslFixture : IDisposable
 {
@@ -43,12 +43,14 @@ public sealed class OpenSslFixture : IDisposable
         }
         var response = await client.PostAsync("certificates/import", form);
         var text = await response.Content.ReadAsStringAsync();
-        Xunit.Assert.True(response.IsSuccessStatusCode, text);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"Importing {stem} answered {(int)response.StatusCode}: {text}");
         return System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("certificates").EnumerateArray()
             .Single(c => c.GetProperty("commonName").GetString() == commonName).GetProperty("id").GetString()!;
     }
 
     public string Path(string name) => System.IO.Path.Combine(Directory, name);
+
+    public byte[] Bytes(string name) => File.ReadAllBytes(Path(name));
 
     /// <summary>A new leaf key and certificate for <paramref name="names"/>, issued by the intermediate CA; returns the file stem.</summary>
     public string MakeLeaf(string stem, string commonName, string[] names, string keySpec = "rsa:2048", int days = 90, string issuer = "intermediate",
@@ -91,29 +93,12 @@ public sealed class OpenSslFixture : IDisposable
 
     public static string Run(params string[] args) => RunIn(null, null, args);
 
+    /// <summary>Runs openssl (with <paramref name="input"/> on its standard input) and returns its standard output followed by
+    /// its standard error (some commands, such as <c>pkcs12 -info</c>, report there).</summary>
     public static string RunIn(string? input, string? workingDirectory, params string[] args)
     {
-        var info = new ProcessStartInfo("openssl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = input is not null,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? "",
-        };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("openssl is missing: apt-get install openssl (./build.sh test installs it).");
-        if (input is not null)
-        {
-            process.StandardInput.Write(input);
-            process.StandardInput.Close();
-        }
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000)) { process.Kill(); throw new TimeoutException("openssl " + string.Join(' ', args)); }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result}");
-        return stdout.Result + stderr.Result;
+        var (output, error) = ExternalTools.RunIn(new ExternalTools.ToolRun("openssl", "openssl", workingDirectory, Input: input), args);
+        return System.Text.Encoding.UTF8.GetString(output) + error;
     }
 
     public void Dispose()
