@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Appliance.Certificates.Formats;
 
 [assembly: AssemblyFixture(typeof(Appliance.Certificates.Tests.OpenSslFixture))]
@@ -69,37 +68,7 @@ public sealed class OpenSslFixture : IDisposable
 
     /// <summary>Runs openssl and returns its standard output followed by its standard error (some commands, such as
     /// <c>pkcs12 -info</c>, report there); a missing openssl fails with an install hint (never a skip).</summary>
-    public string Run(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Directory };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("openssl is not installed; install it with `apt-get install -y openssl` (./build.sh test does).", e);
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            string stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"openssl {string.Join(' ', arguments)} failed ({process.ExitCode}): {stderr}");
-            }
-
-            return stdout.Result + stderr;
-        }
-    }
+    public string Run(params string[] arguments) => InteropTools.Run(Directory, "openssl", arguments);
 
     public void Dispose()
     {

@@ -443,6 +443,7 @@ public sealed class CertificateStore
     public static string? DefaultRefusal(StoredCertificate certificate) =>
         certificate.IsFactory ? $"'{certificate.FriendlyName}' is the factory certificate, which cannot be the default; import or request a CA-signed certificate."
         : certificate.Facts.IsSelfSigned ? $"'{certificate.FriendlyName}' is self-signed, and a self-signed certificate cannot be the default; use a CA-signed certificate."
+        : KeyTypeServing.Refusal(certificate.FriendlyName, certificate.Facts.KeyAlgorithm) is { } keyType ? keyType
         : !certificate.HasPrivateKey ? $"'{certificate.FriendlyName}' has no private key on this appliance, so it cannot serve TLS; import its private key first."
         : null;
 
@@ -635,6 +636,8 @@ public sealed class CertificateStore
                 if (assignment.CertificateId is { } id)
                 {
                     var certificate = certificates.FirstOrDefault(c => c.Id == id) ?? throw NotFound(id);
+                    if (KeyTypeServing.Refusal(certificate.FriendlyName, certificate.Facts.KeyAlgorithm) is { } keyType)
+                        throw new CertificateStoreException(StoreFailure.Invalid, $"It cannot be assigned to {ip}: {keyType}");
                     if (!certificate.HasPrivateKey)
                         throw new CertificateStoreException(StoreFailure.Invalid, $"'{certificate.FriendlyName}' has no private key on this appliance, so it cannot serve {ip}; import its private key first.");
                     if (certificate.Facts.IsCertificateAuthority)

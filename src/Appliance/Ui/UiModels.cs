@@ -78,7 +78,7 @@ public sealed record CertificateWarning(string Kind, string Text);
 
 public sealed record CertificateRow(StoredCertificate Certificate, string? DefaultRefusal, IReadOnlyList<CertificateWarning> Warnings)
 {
-    public string KeyText => Certificate.Facts.KeyAlgorithm is { } a ? $"{(a == Certificates.Formats.KeyAlgorithm.Rsa ? "RSA" : "ECDSA")} {Certificate.Facts.KeySize}" : "unknown";
+    public string KeyText => Certificates.KeyTypeServing.Name(Certificate.Facts.KeyAlgorithm) is { } name ? $"{name} {Certificate.Facts.KeySize}" : "unknown";
 }
 
 public sealed record CertificatesPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Certificates, IReadOnlyList<StoredRequest> Requests, AcmePanel Acme);
