@@ -49,7 +49,7 @@ public sealed record AddressRow(string Interface, string Address, int PrefixLeng
 
 public sealed record InterfaceRow(string Name, string? MacAddress, bool IsUp, IReadOnlyList<AddressRow> Addresses);
 
-public sealed record ExpiryRow(string FriendlyName, string? CommonName, DateTimeOffset NotAfter, int DaysLeft, string Kind);
+public sealed record ExpiryRow(string Id, string FriendlyName, string? CommonName, DateTimeOffset NotAfter, int DaysLeft, string Kind);
 
 /// <summary>Status > Basics. <paramref name="VaultState"/> is the vault's state in words ("Open", "Sealed by another TPM", ...).</summary>
 public sealed record StatusPage(
