@@ -58,6 +58,8 @@ public sealed record CertificateFacts(
 
     private static (KeyAlgorithm?, int) DescribeKey(X509Certificate2 certificate)
     {
+        // RFC 8410 3: id-Ed25519, a 256-bit key; .NET has no type for it, so it is named from the OID.
+        if (certificate.PublicKey.Oid.Value == KeyTypeServing.Ed25519Oid) return (Formats.KeyAlgorithm.Ed25519, 256);
         using (var rsa = certificate.GetRSAPublicKey())
         {
             if (rsa is not null) return (Formats.KeyAlgorithm.Rsa, rsa.KeySize);

@@ -72,7 +72,7 @@ public sealed class CertificateStoreTests : IDisposable
         Assert.Equal(CertificateFacts.Read(leaf) with { SubjectAlternativeNames = [] }, stored.Facts with { SubjectAlternativeNames = [] });
         Assert.Equal([stored.Id, certificates.Single(c => c.Facts.IsCertificateAuthority).Id], stored.Chain);
         Assert.True(stored.ChainComplete);
-        Assert.Equal([(1L, true), (1L, true)], Rows("SELECT derived_version, derived IS NOT NULL FROM certificates", r => (r.GetInt64(0), r.GetBoolean(1))));
+        Assert.Equal([((long)DerivedCertificateData.Version, true), (DerivedCertificateData.Version, true)], Rows("SELECT derived_version, derived IS NOT NULL FROM certificates", r => (r.GetInt64(0), r.GetBoolean(1))));
         Assert.Equal(2, SignatureChecks().Count); // leaf by root, root by itself
 
         // The next start reads what was written back and parses nothing.
@@ -81,8 +81,9 @@ public sealed class CertificateStoreTests : IDisposable
 
     [Theory]
     [InlineData("{\"not\": \"what we wrote\"}", 99)] // another version
-    [InlineData("{\"not\": \"what we wrote\"}", 1)] // unreadable
-    [InlineData("{\"Facts\": null}", 1)]
+    [InlineData("{\"not\": \"what we wrote\"}", 1)] // an older version
+    [InlineData("{\"not\": \"what we wrote\"}", DerivedCertificateData.Version)] // unreadable
+    [InlineData("{\"Facts\": null}", DerivedCertificateData.Version)]
     public void DerivedDataOfAnotherVersionOrUnreadableIsReadAgainFromTheDer(string derived, int version)
     {
         var (root, leaf) = Pki("Example Root CA");
@@ -92,7 +93,7 @@ public sealed class CertificateStoreTests : IDisposable
         var stored = Restart().ListCertificates().Single(c => !c.Facts.IsCertificateAuthority);
 
         Assert.Equal(CertificateFacts.Read(leaf).Sha256Fingerprint, stored.Facts.Sha256Fingerprint);
-        Assert.Equal([1L, 1L], Rows("SELECT derived_version FROM certificates", r => r.GetInt64(0)));
+        Assert.Equal([(long)DerivedCertificateData.Version, DerivedCertificateData.Version], Rows("SELECT derived_version FROM certificates", r => r.GetInt64(0)));
     }
 
     [Fact]

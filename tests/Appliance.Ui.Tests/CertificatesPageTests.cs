@@ -8,7 +8,7 @@ namespace Appliance.Ui.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture pki)
 {
-    private const string ChainWarning = "The certificate chain appears to be missing one or more certificate authorities and does not appear to terminate in a self-signed certificate";
+    internal const string ChainWarning = "The certificate chain appears to be missing one or more certificate authorities and does not appear to terminate in a self-signed certificate";
 
     internal static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 

@@ -80,6 +80,9 @@ public static class CertificateFileReader
         private readonly HashSet<string> _thumbprints = new(StringComparer.Ordinal);
         private readonly List<PrivateKeyMaterial> _keys = [];
 
+        // The curve of an "EC PARAMETERS" block (`openssl ecparam -genkey` writes one before the key), for a key without its own.
+        private DerObjectIdentifier? _curve;
+
         internal void Read(ReadOnlySpan<byte> content)
         {
             if (IsBlank(content))
@@ -98,7 +101,11 @@ public static class CertificateFileReader
             {
                 foreach (var block in PemBlock.Parse(content, fileName, MaxCertificatesPerFile + MaxKeysPerFile))
                 {
-                    if (block.HasHeaders && block.Label.EndsWith("PRIVATE KEY", StringComparison.Ordinal))
+                    if (block.Label == "EC PARAMETERS")
+                    {
+                        ReadEcParameters(block.Der);
+                    }
+                    else if (block.HasHeaders && block.Label.EndsWith("PRIVATE KEY", StringComparison.Ordinal))
                     {
                         ReadEncryptedPem(block);
                     }
@@ -130,6 +137,12 @@ public static class CertificateFileReader
         {
             if (_certificates.Count == 0 && _keys.Count == 0)
             {
+                if (_curve is not null)
+                {
+                    throw ImportErrors.Unrecognized(fileName, $"the file holds only EC curve parameters ({KeyNormalizer.CurveName(_curve.Id)}), no private key; upload the file with the \"EC PRIVATE KEY\" block");
+                }
+
+
                 throw ImportErrors.Unrecognized(fileName, "the file holds no certificate and no private key");
             }
 
@@ -268,7 +281,7 @@ public static class CertificateFileReader
             if (count >= 2 && s[0] is DerInteger ecVersion && ecVersion.HasValue(1) && s[1] is Asn1OctetString)
             {
                 var ec = Asn1Structure.Decode(() => ECPrivateKeyStructure.GetInstance(s), fileName, "EC private key (RFC 5915)");
-                if (ec.Parameters is not DerObjectIdentifier curve)
+                if ((ec.Parameters ?? _curve) is not DerObjectIdentifier curve)
                 {
                     throw KeyNormalizer.Unsupported(fileName, "an EC key with explicit or missing curve parameters");
                 }
@@ -278,6 +291,21 @@ public static class CertificateFileReader
             }
 
             throw ImportErrors.Unrecognized(fileName, "the file holds ASN.1 data that is neither a certificate nor a private key");
+        }
+
+        // RFC 5480 2.1.1 ECParameters as `openssl ecparam` writes them: a named curve is an OID (explicit parameters, a
+        // SEQUENCE, are refused with the key that uses them). The block itself holds no key.
+        private void ReadEcParameters(byte[] der)
+        {
+            if (Asn1Guard.Check(der, out int length) != Asn1Guard.Verdict.Ok || length != der.Length)
+            {
+                throw ImportErrors.Damaged(fileName, "the \"EC PARAMETERS\" block is damaged");
+            }
+
+            if (Asn1Object.FromByteArray(der) is DerObjectIdentifier curve)
+            {
+                _curve = curve;
+            }
         }
 
         private void ReadPkcs7(Asn1Sequence s)
@@ -316,7 +344,7 @@ public static class CertificateFileReader
             byte[] der;
             try
             {
-                der = PrivateKeyInfoFactory.CreatePrivateKeyInfo(password.ToCharArray(), info).GetEncoded(Asn1Encodable.Der);
+                der = PrivateKeyInfoFactory.CreatePrivateKeyInfo(PbeGuard.CharsFor(info.EncryptionAlgorithm, password.ToCharArray()), info).GetEncoded(Asn1Encodable.Der);
             }
             catch (Exception e) when (e is not CertificateImportException)
             {

@@ -5,7 +5,9 @@ namespace Appliance.Certificates.Formats;
 /// <summary>One uploaded file: its name (for messages only, never for format detection) and its bytes.</summary>
 public sealed record ImportFile(string FileName, ReadOnlyMemory<byte> Content);
 
-public enum KeyAlgorithm { Rsa, Ecdsa }
+/// <summary>A key's type. <see cref="Ed25519"/> is only ever a certificate's public key: its private key is refused at
+/// import (see <see cref="Appliance.Certificates.KeyTypeServing"/>), so such a certificate is kept but never served.</summary>
+public enum KeyAlgorithm { Rsa, Ecdsa, Ed25519 }
 
 /// <summary>Why an import was refused; the API maps every reason to 400 with the message.</summary>
 public enum ImportFailureReason

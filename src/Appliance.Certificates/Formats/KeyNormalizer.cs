@@ -89,8 +89,7 @@ internal static class KeyNormalizer
 
             if (curve.Id != P256Oid && curve.Id != P384Oid)
             {
-                string name = OtherCurves.TryGetValue(curve.Id, out var n) ? n : $"the curve {curve.Id}";
-                throw Unsupported(fileName, $"an EC key on {name}");
+                throw Unsupported(fileName, $"an EC key on {CurveName(curve.Id)}");
             }
 
             using var ecdsa = ECDsa.Create();
@@ -100,6 +99,10 @@ internal static class KeyNormalizer
 
         throw Unsupported(fileName, OtherAlgorithms.TryGetValue(algorithm, out var other) ? other : $"a key of the algorithm {algorithm}");
     }
+
+    /// <summary>A named curve as admins know it ("P-384"), or "the curve OID" for one not listed.</summary>
+    internal static string CurveName(string oid) =>
+        oid == P256Oid ? "P-256" : oid == P384Oid ? "P-384" : OtherCurves.TryGetValue(oid, out var n) ? n : $"the curve {oid}";
 
     /// <summary>A refusal for a key type the appliance does not serve TLS with.</summary>
     internal static CertificateImportException Unsupported(string fileName, string what) =>

@@ -67,6 +67,18 @@ internal static class PbeGuard
         return iterations.IntValue;
     }
 
+    /// <summary>
+    /// The password as BouncyCastle's decryptors must be handed it for <paramref name="algorithm"/>. RFC 8018 makes a
+    /// PBES2 password an octet string, and OpenSSL 3, NSS, GnuTLS and .NET all use its UTF-8 bytes; BouncyCastle's
+    /// PbeUtilities keeps only the low byte of each char, so a non-ASCII password failed. Each UTF-8 byte is passed as
+    /// one char, whose low byte is that byte (ASCII passwords are unchanged). The PKCS#12 schemes keep the chars: their
+    /// KDF takes the BMPString (RFC 7292 B.1).
+    /// </summary>
+    internal static char[] CharsFor(AlgorithmIdentifier algorithm, char[] password) =>
+        algorithm.Algorithm.Id == Pbes2 && password.Any(c => c > 0x7F)
+            ? System.Text.Encoding.UTF8.GetBytes(password).Select(b => (char)b).ToArray()
+            : password;
+
     /// <summary>The password as chars; an absent password is tried as the empty one (RFC 7292 allows both).</summary>
     internal static char[] Chars(string? password) => (password ?? string.Empty).ToCharArray();
 }

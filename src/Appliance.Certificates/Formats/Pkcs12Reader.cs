@@ -98,7 +98,7 @@ internal static class Pkcs12Reader
                 try
                 {
                     var cipher = (IBufferedCipher)PbeUtilities.CreateEngine(encrypted.EncryptionAlgorithm);
-                    cipher.Init(false, PbeUtilities.GenerateCipherParameters(encrypted.EncryptionAlgorithm, chars, wrongZero));
+                    cipher.Init(false, PbeUtilities.GenerateCipherParameters(encrypted.EncryptionAlgorithm, PbeGuard.CharsFor(encrypted.EncryptionAlgorithm, chars), wrongZero));
                     bagsDer = cipher.DoFinal(encrypted.Content.GetOctets());
                 }
                 catch (Exception e) when (e is not CertificateImportException)
@@ -182,7 +182,7 @@ internal static class Pkcs12Reader
                 byte[] der;
                 try
                 {
-                    der = PrivateKeyInfoFactory.CreatePrivateKeyInfo(chars, wrongZero, encrypted).GetEncoded(Asn1Encodable.Der);
+                    der = PrivateKeyInfoFactory.CreatePrivateKeyInfo(PbeGuard.CharsFor(encrypted.EncryptionAlgorithm, chars), wrongZero, encrypted).GetEncoded(Asn1Encodable.Der);
                 }
                 catch (Exception e) when (e is not CertificateImportException)
                 {

@@ -20,6 +20,8 @@ internal sealed class CertificateAssignments(ICertificatePersistence persistence
             if (assignment.CertificateId is { } id)
             {
                 var certificate = view.Get(id);
+                if (KeyTypeServing.Refusal(certificate.FriendlyName, certificate.Facts.KeyAlgorithm) is { } keyType)
+                    throw new CertificateStoreException(StoreFailure.Invalid, $"It cannot be assigned to {ip}: {keyType}");
                 if (!certificate.HasPrivateKey)
                     throw new CertificateStoreException(StoreFailure.Invalid, $"'{certificate.FriendlyName}' has no private key on this appliance, so it cannot serve {ip}; import its private key first.");
                 if (certificate.Facts.IsCertificateAuthority)

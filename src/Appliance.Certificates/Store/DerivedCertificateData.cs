@@ -23,7 +23,7 @@ internal sealed record DerivedCertificateData(
     byte[]? AuthorityKeyIdentifier)
 {
     /// <summary>The version of the data written to <c>certificates.derived_version</c>; 0 there means "not computed yet".</summary>
-    public const int Version = 1;
+    public const int Version = 2; // 2: Ed25519 keys named (version 1 left them unknown, size 0)
 
     public static DerivedCertificateData Read(X509Certificate2 certificate) => new(
         CertificateFacts.Read(certificate),

@@ -52,10 +52,15 @@ public sealed record StoredRequest(
     public bool IsIssued => CertificateId is not null;
 }
 
+/// <summary>What one import stored; <see cref="Warnings"/> also says of each certificate whose key type cannot be served that it cannot.</summary>
 public sealed record ImportResult(
     IReadOnlyList<StoredCertificate> Certificates,
     IReadOnlyList<StoredKey> Keys,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    public IReadOnlyList<string> Warnings { get; init; } =
+        [.. Warnings, .. Certificates.Select(c => KeyTypeServing.Refusal(c.FriendlyName, c.Facts.KeyAlgorithm)).OfType<string>()];
+}
 
 /// <summary>What to create: a certificate request, or with <see cref="SelfSigned"/> a self-signed certificate.</summary>
 public sealed record CreateCertificateSpec(

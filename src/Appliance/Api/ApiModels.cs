@@ -34,12 +34,7 @@ internal sealed record CertificateDto(
     /// <summary>With the OCSP stapling state: null when the certificate names no responder (or cannot be stapled).</summary>
     public static CertificateDto From(StoredCertificate c, Tls.Ocsp.OcspStapling stapling) => From(c) with { OcspStapling = stapling.Describe(c.Id) };
 
-    public static string? AlgorithmName(KeyAlgorithm? algorithm) => algorithm switch
-    {
-        Certificates.Formats.KeyAlgorithm.Rsa => "RSA",
-        Certificates.Formats.KeyAlgorithm.Ecdsa => "ECDSA",
-        _ => null,
-    };
+    public static string? AlgorithmName(KeyAlgorithm? algorithm) => Certificates.KeyTypeServing.Name(algorithm);
 }
 
 internal sealed record KeyDto(string Id, string KeyAlgorithm, int KeySize, string? CertificateId)

@@ -17,7 +17,7 @@ internal static class StatusPages
         var expiries = leaves.Select(c =>
         {
             var days = (int)Math.Floor((c.Facts.NotAfter - now).TotalDays);
-            return new ExpiryRow(c.FriendlyName, c.Facts.CommonName, c.Facts.NotAfter, days,
+            return new ExpiryRow(c.Id, c.FriendlyName, c.Facts.CommonName, c.Facts.NotAfter, days,
                 c.Facts.NotAfter <= now ? "bad" : days < ExpiryTimeline.SoonDays ? "warn" : "ok");
         }).ToList();
         var tpm = keyVault.Vault.Protection != "software";

@@ -113,6 +113,7 @@ internal static class UiEndpoints
         EmailPages.Map(ui);
         AuditPages.Map(ui);
         CertificatePages.Map(ui);
+        CertificateDetailPages.Map(ui);
         AcmePages.Map(ui);
 
         ui.MapFallback(IResult (HttpContext context, PageFrame frame) =>

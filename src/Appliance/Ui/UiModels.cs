@@ -49,7 +49,7 @@ public sealed record AddressRow(string Interface, string Address, int PrefixLeng
 
 public sealed record InterfaceRow(string Name, string? MacAddress, bool IsUp, IReadOnlyList<AddressRow> Addresses);
 
-public sealed record ExpiryRow(string FriendlyName, string? CommonName, DateTimeOffset NotAfter, int DaysLeft, string Kind);
+public sealed record ExpiryRow(string Id, string FriendlyName, string? CommonName, DateTimeOffset NotAfter, int DaysLeft, string Kind);
 
 /// <summary>Status > Basics. <paramref name="VaultState"/> is the vault's state in words ("Open", "Sealed by another TPM", ...).</summary>
 public sealed record StatusPage(
@@ -78,7 +78,7 @@ public sealed record CertificateWarning(string Kind, string Text);
 
 public sealed record CertificateRow(StoredCertificate Certificate, string? DefaultRefusal, IReadOnlyList<CertificateWarning> Warnings)
 {
-    public string KeyText => Certificate.Facts.KeyAlgorithm is { } a ? $"{(a == Certificates.Formats.KeyAlgorithm.Rsa ? "RSA" : "ECDSA")} {Certificate.Facts.KeySize}" : "unknown";
+    public string KeyText => Certificates.KeyTypeServing.Name(Certificate.Facts.KeyAlgorithm) is { } name ? $"{name} {Certificate.Facts.KeySize}" : "unknown";
 }
 
 public sealed record CertificatesPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Certificates, IReadOnlyList<StoredRequest> Requests, AcmePanel Acme);
