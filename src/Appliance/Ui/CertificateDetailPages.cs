@@ -128,11 +128,10 @@ public sealed record CertificateDetailPage(
 
     public string SourceText => Certificate.Source switch
     {
-        // The store's source values (the API's "source" enum).
-        "imported" => "Imported",
-        "selfSigned" => "Self-signed on this appliance",
-        "acme" => "Automated certificate (ACME server)",
-        "factory" => "Factory certificate",
-        var other => other,
+        CertificateSource.Imported => "Imported",
+        CertificateSource.SelfSigned => "Self-signed on this appliance",
+        CertificateSource.Acme => "Automated certificate (ACME server)",
+        CertificateSource.Factory => "Factory certificate",
+        var other => other.ToText(),
     };
 }

@@ -184,7 +184,7 @@ public sealed class TpmVaultTests : IDisposable
     {
         Assert.Null(CertificateStore.OpensStoredKeys(_database, vault));
         using var connection = _database.Open();
-        using var insert = StateDatabase.Command(connection, null,
+        using var insert = Sql.Command(connection, null,
             "INSERT INTO keys (id, public_key_sha256, algorithm, key_size, sealed, created_at) VALUES ('k1', 'sha', 'RSA', 2048, $sealed, '2026-12-07T00:00:00Z')",
             ("$sealed", vault.Seal(StoredKey, "k1"u8)));
         insert.ExecuteNonQuery();
