@@ -39,7 +39,9 @@ need_dotnet() {
 # NativeAOT needs clang and zlib; the binary links libsqlite3.so.0 and OpenSSL 3.
 BUILD_PACKAGES=(clang zlib1g-dev libsqlite3-0 libssl3 openssl ca-certificates curl)
 # Tests run the JIT-built test projects (SQLite by its plain name) against real peers.
-TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble python3-aiosmtpd afl++)
+# PKCS#12 and Ed25519 files from other tools (interop tests): NSS pk12util, GnuTLS certtool, Java keytool.
+TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble python3-aiosmtpd afl++
+  libnss3-tools gnutls-bin default-jre-headless)
 # Coverage-guided fuzzing (./build.sh fuzz): afl++ drives the SharpFuzz-instrumented parsers.
 FUZZ_PACKAGES=(afl++ libssl3)
 # The virtual box (hw/qemu/launch.sh): QEMU (TCG), OVMF, swtpm, socat for QMP.
