@@ -115,9 +115,14 @@ public sealed class MalformedRequestTests(ApplianceFixture fixture)
         using var request = new HttpRequestMessage(HttpMethod.Post, "tokens") { Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big))) };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.TransferEncodingChunked = true;
+        // The appliance answers 413 before reading the body and closes the connection; the client says it will not
+        // reuse it either, so the next request cannot race that close on a pooled connection.
+        request.Headers.ConnectionClose = true;
         using var response = await client.SendAsync(request);
         Assert.Contains("64 KiB", await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge));
-        using var sized = await client.PostAsync("tokens", chunked);
+        using var sizedRequest = new HttpRequestMessage(HttpMethod.Post, "tokens") { Content = chunked };
+        sizedRequest.Headers.ConnectionClose = true;
+        using var sized = await client.SendAsync(sizedRequest);
         await AssertProblemAsync(sized, HttpStatusCode.RequestEntityTooLarge);
         using var text = await client.PostAsync("tokens", new StringContent("{}", Encoding.UTF8, "text/plain"));
         Assert.Contains("Content-Type: application/json", await AssertProblemAsync(text, HttpStatusCode.UnsupportedMediaType));
