@@ -15,6 +15,9 @@ public static class CertificateSources
         _ => throw new ArgumentOutOfRangeException(nameof(source), source, "Unknown certificate source."),
     };
 
+    /// <summary>Every source's text, in enum order (the API schema's list).</summary>
+    public static IReadOnlyList<string> Texts { get; } = Enum.GetValues<CertificateSource>().Select(s => s.ToText()).ToArray();
+
     /// <summary>The source stored as <paramref name="text"/>; a string this version does not know reads as imported.</summary>
     public static CertificateSource Parse(string text) => text switch
     {

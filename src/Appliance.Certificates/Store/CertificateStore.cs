@@ -34,7 +34,11 @@ public sealed class CertificateStore
     {
     }
 
-    private CertificateStore(EntryCache entries, ChainIndex chains, IKeyVault vault, TimeProvider time,
+    /// <summary>
+    /// The store over another persistence (the seam a replicated store plugs into): <paramref name="persistence"/> is
+    /// made with the entry cache and chain index the rules share, so every certificate is parsed once per process.
+    /// </summary>
+    internal CertificateStore(EntryCache entries, ChainIndex chains, IKeyVault vault, TimeProvider time,
         Func<EntryCache, ChainIndex, ICertificatePersistence> persistence)
     {
         _persistence = persistence(entries, chains);

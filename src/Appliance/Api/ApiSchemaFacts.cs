@@ -88,7 +88,7 @@ internal static class ApiSchemaFacts
         [typeof(CertificateDto)] = new Dictionary<string, MemberFacts>
         {
             ["keyAlgorithm"] = new(Enum: KeyAlgorithms, Nullable: true),
-            ["source"] = new(Enum: ["imported", "selfSigned", "acme", "factory"]),
+            ["source"] = new(Enum: CertificateSources.Texts),
         },
         [typeof(KeyDto)] = new Dictionary<string, MemberFacts> { ["keyAlgorithm"] = new(Enum: KeyAlgorithms) },
         [typeof(CertificateRequestDto)] = new Dictionary<string, MemberFacts>
