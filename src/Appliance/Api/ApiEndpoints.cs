@@ -33,8 +33,8 @@ internal static class ApiEndpoints
             }
             catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
             {
-                // Answered here, with the one mapping, rather than unwound through the pipeline to ErrorMiddleware: a
-                // flood of refused logins must stay cheap (Hostile/LoginFloodTests measured the difference).
+                // Answered here, with the one mapping, rather than unwound through the pipeline to ErrorMiddleware:
+                // a flood of refused logins is the one refusal that comes by the thousand, and need not pay for it.
                 return new Problem(refusal);
             }
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
