@@ -26,8 +26,17 @@ internal static class ApiEndpoints
             var body = await ReadJson(context, ApiJson.Default.SessionRequest);
             if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
                 return Problem.Of(400, "Enter both the username and the password.");
-            // A refused login (wrong password, 429 with Retry-After) is answered by ErrorMiddleware, which logs no anonymous refusal.
-            var account = await SessionLogin.LogInAsync(context, accounts, body.Username, body.Password);
+            Account account;
+            try
+            {
+                account = await SessionLogin.LogInAsync(context, accounts, body.Username, body.Password);
+            }
+            catch (AccountException e) when (RefusalMap.Of(e) is { } refusal)
+            {
+                // Answered here, with the one mapping, rather than unwound through the pipeline to ErrorMiddleware:
+                // a flood of refused logins is the one refusal that comes by the thousand, and need not pay for it.
+                return new Problem(refusal);
+            }
             return Results.Json(new SessionResponse(account.Username, account.MustChangePassword,
                 DateTimeOffset.UtcNow + AccountStore.IdleTimeout), ApiJson.Default.SessionResponse);
         }).Accepts<SessionRequest>("application/json").Produces<SessionResponse>().WithSummary("Log in: sets the session cookie").AddOpenApiOperationTransformer(ApiDocument.Anonymous).Refuses(429).Audited("Log in");

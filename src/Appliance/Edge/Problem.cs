@@ -21,7 +21,7 @@ internal sealed class Problem(Refusal refusal) : IResult
     public Task ExecuteAsync(HttpContext context)
     {
         Audit.AuditTrail.Refused(context, refusal.Detail);
-        if (refusal.RetryAfterHeader is { } header) context.Response.Headers.RetryAfter = header;
+        refusal.AddRetryAfter(context.Response);
         return Results.Json(new ProblemDto("about:blank", refusal.Title, refusal.Status, refusal.Detail), ProblemJson.Default.ProblemDto,
             contentType: "application/problem+json", statusCode: refusal.Status).ExecuteAsync(context);
     }

@@ -22,6 +22,12 @@ internal sealed record Refusal(int Status, string Detail, TimeSpan? RetryAfter =
     public void ApplyTo(HttpResponse response)
     {
         response.StatusCode = Status;
+        AddRetryAfter(response);
+    }
+
+    /// <summary>Sets Retry-After when the refusal has one: the one place the header is written, for the API and the pages.</summary>
+    public void AddRetryAfter(HttpResponse response)
+    {
         if (RetryAfterHeader is { } header) response.Headers.RetryAfter = header;
     }
 

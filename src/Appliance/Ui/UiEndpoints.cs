@@ -140,7 +140,7 @@ internal static class UiEndpoints
     {
         public Task ExecuteAsync(HttpContext context)
         {
-            if (refusal.RetryAfterHeader is { } header) context.Response.Headers.RetryAfter = header;
+            refusal.AddRetryAfter(context.Response);
             return page.ExecuteAsync(context);
         }
     }
