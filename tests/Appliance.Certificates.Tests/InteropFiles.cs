@@ -26,7 +26,7 @@ public sealed class InteropFiles(string directory)
     public (string Key, string Certificate) EcparamKey(string stem, string commonName)
     {
         Run("openssl", "ecparam", "-genkey", "-name", "secp384r1", "-out", $"{stem}.key");
-        Run("openssl", "req", "-new", "-x509", "-key", $"{stem}.key", "-subj", $"/CN={commonName}", "-addext", $"subjectAltName=DNS:{commonName}", "-days", "30", "-out", $"{stem}.crt");
+        Run("openssl", ["req", "-new", "-x509", "-key", $"{stem}.key", "-subj", $"/CN={commonName}", .. ServerExtensions(commonName), "-days", "30", "-out", $"{stem}.crt"]);
         return ($"{stem}.key", $"{stem}.crt");
     }
 
@@ -36,7 +36,7 @@ public sealed class InteropFiles(string directory)
         if (tool == "openssl")
         {
             Run("openssl", "genpkey", "-algorithm", "ed25519", "-out", $"{stem}.key");
-            Run("openssl", "req", "-new", "-x509", "-key", $"{stem}.key", "-subj", $"/CN={commonName}", "-days", "30", "-out", $"{stem}.crt");
+            Run("openssl", ["req", "-new", "-x509", "-key", $"{stem}.key", "-subj", $"/CN={commonName}", .. ServerExtensions(commonName), "-days", "30", "-out", $"{stem}.crt"]);
             return $"{stem}.crt";
         }
 
@@ -60,8 +60,8 @@ public sealed class InteropFiles(string directory)
             return (file, KeytoolPassword);
         }
 
-        Run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", $"{stem}.key", "-subj", $"/CN={commonName}",
-            "-addext", $"subjectAltName=DNS:{commonName}", "-days", "30", "-out", $"{stem}.crt");
+        Run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", $"{stem}.key", "-subj", $"/CN={commonName}",
+            .. ServerExtensions(commonName), "-days", "30", "-out", $"{stem}.crt"]);
         switch (tool)
         {
             case "openssl":
@@ -86,4 +86,8 @@ public sealed class InteropFiles(string directory)
 
         return (file, NonAsciiPassword);
     }
+
+    // `openssl req -x509` marks a certificate CA:TRUE unless told otherwise, and a CA is never served: a server certificate.
+    private static string[] ServerExtensions(string commonName) =>
+        ["-addext", $"subjectAltName=DNS:{commonName}", "-addext", "basicConstraints=critical,CA:FALSE"];
 }

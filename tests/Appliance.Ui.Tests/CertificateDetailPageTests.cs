@@ -7,12 +7,14 @@ namespace Appliance.Ui.Tests;
 
 /// <summary>Security :: Other Certificates :: one certificate (issue 11), read in the browser as an admin would.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class CertificateDetailPageTests(BrowserFixture browser, OpenSslFixture pki)
+public sealed class CertificateDetailPageTests(BrowserFixture browser)
 {
     [Fact]
     public async Task ClickingACertificatesNameShowsItsFullSubjectFingerprintsChainAddressesAndPemDownloads()
     {
         var host = CertificatesPageTests.Unique("detail") + ".test.example";
+        // A root no other test imports: the chain stays incomplete whatever else the shared appliance holds.
+        using var pki = OpenSslFixture.WithRootName(CertificatesPageTests.Unique("Detail Root CA"));
         string subject = $"/C=DE/ST=Bavaria/L=Munich/O=Example Detail GmbH/OU=Web Team/CN={host}";
         OpenSslFixture.Run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.Path("detail.key"), "-out", pki.Path("detail.csr"), "-subj", subject);
         pki.SignRequest(pki.Path("detail.csr"), pki.Path("detail.crt"), [host, "www." + host]);
@@ -47,11 +49,11 @@ public sealed class CertificateDetailPageTests(BrowserFixture browser, OpenSslFi
             ["Name (Common Name, CN)"] = host,
             ["Subject Alternative Names"] = $"{host}, www.{host}",
             ["Issued By"] = "CN=Test Intermediate CA, O=Test PKI, C=US",
-            ["Serial Number"] = Colons(OpenSsl("-serial")),
-            ["SHA-256 Fingerprint"] = OpenSsl("-fingerprint", "-sha256"),
-            ["SHA-1 Fingerprint"] = OpenSsl("-fingerprint", "-sha1"),
-            ["Valid From"] = Date(OpenSsl("-startdate")),
-            ["Expiration"] = Date(OpenSsl("-enddate")),
+            ["Serial Number"] = Colons(OpenSsl(pki, "-serial")),
+            ["SHA-256 Fingerprint"] = OpenSsl(pki, "-fingerprint", "-sha256"),
+            ["SHA-1 Fingerprint"] = OpenSsl(pki, "-fingerprint", "-sha1"),
+            ["Valid From"] = Date(OpenSsl(pki, "-startdate")),
+            ["Expiration"] = Date(OpenSsl(pki, "-enddate")),
             ["Key"] = "RSA 2048, private key on this appliance",
             ["Source"] = "Imported",
             ["Default certificate"] = "No",
@@ -96,7 +98,7 @@ public sealed class CertificateDetailPageTests(BrowserFixture browser, OpenSslFi
     }
 
     // What `openssl x509 -noout <option>` prints for the leaf, after its "name=".
-    private string OpenSsl(params string[] options) =>
+    private static string OpenSsl(OpenSslFixture pki, params string[] options) =>
         OpenSslFixture.Run(["x509", "-in", pki.Path("detail.crt"), "-noout", .. options]).Trim().Split('=', 2)[1];
 
     private static string Colons(string hex) =>

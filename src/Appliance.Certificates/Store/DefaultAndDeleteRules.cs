@@ -10,8 +10,8 @@ internal sealed class DefaultAndDeleteRules(ICertificatePersistence persistence)
     /// <summary>Why a certificate cannot be the default (the seed: never self-signed nor the factory certificate), or null.</summary>
     public static string? DefaultRefusal(StoredCertificate certificate) =>
         certificate.IsFactory ? $"'{certificate.FriendlyName}' is the factory certificate, which cannot be the default; import or request a CA-signed certificate."
-        : certificate.Facts.IsSelfSigned ? $"'{certificate.FriendlyName}' is self-signed, and a self-signed certificate cannot be the default; use a CA-signed certificate."
         : KeyTypeServing.Refusal(certificate.FriendlyName, certificate.Facts.KeyAlgorithm) is { } keyType ? keyType
+        : certificate.Facts.IsSelfSigned ? $"'{certificate.FriendlyName}' is self-signed, and a self-signed certificate cannot be the default; use a CA-signed certificate."
         : !certificate.HasPrivateKey ? $"'{certificate.FriendlyName}' has no private key on this appliance, so it cannot serve TLS; import its private key first."
         : null;
 

@@ -23,6 +23,8 @@ internal static class ApiSchemaFacts
     private static readonly MemberFacts Text = new(Required: true, NotNull: true, MinLength: 1);
     private static readonly MemberFacts Id = new(Required: true, NotNull: true, MinLength: 1, MaxLength: 256);
     private static readonly string[] KeyAlgorithms = ["RSA", "ECDSA"];
+    /// <summary>A certificate may carry an Ed25519 key (reported, never served: KeyTypeServing); keys and requests never do.</summary>
+    private static readonly string[] CertificateKeyAlgorithms = [.. KeyAlgorithms, "Ed25519"];
 
     public static readonly IReadOnlyDictionary<Type, IReadOnlyDictionary<string, MemberFacts>> Members = new Dictionary<Type, IReadOnlyDictionary<string, MemberFacts>>
     {
@@ -87,7 +89,7 @@ internal static class ApiSchemaFacts
         [typeof(VaultDto)] = new Dictionary<string, MemberFacts> { ["state"] = new(Enum: ["open", "sealedByOtherTpm", "pcrMismatch", "unavailable"]) },
         [typeof(CertificateDto)] = new Dictionary<string, MemberFacts>
         {
-            ["keyAlgorithm"] = new(Enum: KeyAlgorithms, Nullable: true),
+            ["keyAlgorithm"] = new(Enum: CertificateKeyAlgorithms, Nullable: true),
             ["source"] = new(Enum: CertificateSources.Texts),
         },
         [typeof(KeyDto)] = new Dictionary<string, MemberFacts> { ["keyAlgorithm"] = new(Enum: KeyAlgorithms) },

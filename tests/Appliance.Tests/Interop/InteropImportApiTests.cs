@@ -86,6 +86,19 @@ public sealed class InteropImportApiTests(ApplianceFixture fixture) : IDisposabl
         Assert.Equal(refusal, (await Json.ReadAsync(makeDefault)).GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task TheApiDocumentListsEd25519AsACertificatesKeyAlgorithmButNeverAKeysOrARequests()
+    {
+        using var client = await Appliance.LoginAsync();
+        var schemas = (await Json.ReadAsync(await client.GetAsync("../openapi.json"))).GetProperty("components").GetProperty("schemas");
+
+        string[] Enum(string schema) => schemas.GetProperty(schema).GetProperty("properties").GetProperty("keyAlgorithm").GetProperty("enum")
+            .EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToArray();
+        Assert.Equal(["RSA", "ECDSA", "Ed25519"], Enum("CertificateDto"));
+        Assert.Equal(["RSA", "ECDSA"], Enum("KeyDto"));
+        Assert.Equal(["RSA", "ECDSA"], Enum("CertificateRequestDto"));
+    }
+
     public void Dispose()
     {
         try
