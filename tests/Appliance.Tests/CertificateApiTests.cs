@@ -226,6 +226,21 @@ public sealed class CertificateApiTests(ApplianceFixture fixture, OpenSslFixture
         Assert.Equal(HttpStatusCode.BadRequest, noPassphrase.StatusCode);
         Assert.Contains("at least 8 characters", (await Json.ReadAsync(noPassphrase)).GetProperty("detail").GetString());
 
+        // In clear only when asked for explicitly, as PEM; the audit log names it.
+        var clear = await client.PostAsJsonAsync("certificates/export", new { ids = new[] { id }, certificate = false, privateKey = true, chain = false, format = "pem", unencryptedPrivateKey = true });
+        Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
+        File.WriteAllText(pki.Path(id + ".clear.pem"), await clear.Content.ReadAsStringAsync());
+        Assert.Equal(OpenSslFixture.Run("pkey", "-in", pki.Path("export.key"), "-pubout"), OpenSslFixture.Run("pkey", "-in", pki.Path(id + ".clear.pem"), "-pubout"));
+        var clearAsPkcs12 = await client.PostAsJsonAsync("certificates/export", new { ids = new[] { id }, certificate = true, privateKey = true, chain = false, format = "pkcs12", unencryptedPrivateKey = true });
+        Assert.Equal(HttpStatusCode.BadRequest, clearAsPkcs12.StatusCode);
+        Assert.Contains("only as PEM", (await Json.ReadAsync(clearAsPkcs12)).GetProperty("detail").GetString());
+        // The entry is written once the response is complete, which the client may see first: ask until it is there.
+        const string inClear = "PRIVATE KEY UNENCRYPTED (no passphrase; the admin confirmed the export in clear)";
+        var audit = "";
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); !audit.Contains(inClear) && DateTime.UtcNow < deadline; await Task.Delay(50))
+            audit = await client.GetStringAsync("audit?limit=20");
+        Assert.Contains(inClear, audit);
+
         var pfx = await client.PostAsJsonAsync("certificates/export", new { ids = new[] { id }, certificate = true, privateKey = true, chain = true, passphrase = "export-pass-1", format = "pkcs12" });
         Assert.Equal(HttpStatusCode.OK, pfx.StatusCode);
         File.WriteAllBytes(pki.Path(id + ".p12"), await pfx.Content.ReadAsByteArrayAsync());

@@ -180,7 +180,8 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         await page.GetByRole(AriaRole.Checkbox, new() { Name = "Private key", Exact = true }).CheckAsync();
         await page.GetByRole(AriaRole.Checkbox, new() { Name = "Certificate chain" }).CheckAsync();
 
-        // Without a passphrase the key is not exported: the page says why.
+        // As PKCS#12 without a passphrase the key is not exported: the page says why.
+        await page.GetByLabel("Format").SelectOptionAsync("pkcs12");
         await page.GetByRole(AriaRole.Button, new() { Name = "Export", Exact = true }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("passphrase of at least 8 characters");
 
@@ -199,6 +200,43 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         Assert.Contains("CN=" + host, opened.Replace(" = ", "="));
         Assert.Contains("CN=Test Intermediate CA", opened.Replace(" = ", "="));
         Assert.Throws<InvalidOperationException>(() => OpenSslFixture.Run("pkcs12", "-in", file, "-passin", "pass:wrong passphrase", "-nodes"));
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task AKeyExportedWithoutAPassphraseTakesASeparateConfirmationAndTheAuditLogSaysItLeftInClear()
+    {
+        var host = Unique("clear") + ".test.example";
+        pki.MakeLeaf(host, host, [host]);
+        var page = await browser.LoggedInPageAsync();
+        await ImportAsync(page, null, pki.Path(host + ".crt"), pki.Path(host + ".key"), pki.Path("intermediate.crt"), pki.Path("root.crt"));
+        await ApplyAsync(page, "export", host);
+        var confirmation = page.Locator("#unencrypted-confirmation");
+
+        // PEM without a passphrase: no file yet, a separate step that says what it means.
+        await page.GetByRole(AriaRole.Checkbox, new() { Name = "Private key", Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Export", Exact = true }).ClickAsync();
+        await Expect(confirmation).ToContainTextAsync("without a passphrase?");
+        await Expect(confirmation.GetByRole(AriaRole.Alert)).ToContainTextAsync("Anyone who gets the file");
+
+        // Confirming without ticking "I understand" exports nothing.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Export without a passphrase" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("The private key was not exported: tick \"I understand\"");
+
+        await page.GetByRole(AriaRole.Checkbox, new() { Name = "Private key", Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Export", Exact = true }).ClickAsync();
+        await page.GetByLabel("I understand: export the private key unencrypted").CheckAsync();
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export without a passphrase" }).ClickAsync());
+        Assert.EndsWith(".pem", download.SuggestedFilename);
+        var file = pki.Path(host + ".clear.pem");
+        await download.SaveAsAsync(file);
+        var pem = File.ReadAllText(file);
+        Assert.Contains("-----BEGIN PRIVATE KEY-----", pem);
+        Assert.DoesNotContain("ENCRYPTED", pem);
+        Assert.Equal(OpenSslFixture.Run("pkey", "-in", pki.Path(host + ".key"), "-pubout"), OpenSslFixture.Run("pkey", "-in", file, "-pubout"));
+
+        await page.GotoAsync("/appliance/audit");
+        await Expect(page.Locator("table").First).ToContainTextAsync("PRIVATE KEY UNENCRYPTED (no passphrase; the admin confirmed the export in clear)");
         await page.Context.CloseAsync();
     }
 

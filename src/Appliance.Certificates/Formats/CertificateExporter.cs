@@ -37,6 +37,14 @@ public static class CertificateExporter
         return opened.ExportEncryptedPkcs8PrivateKeyPem(passphrase, new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, Pkcs8Iterations)) + "\n";
     }
 
+    /// <summary>Unencrypted PKCS#8 PEM ("PRIVATE KEY"), for an export in clear the admin confirmed.</summary>
+    public static string ToPkcs8Pem(PrivateKeyMaterial key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        using var opened = KeyMaterial.Open(key);
+        return opened.ExportPkcs8PrivateKeyPem() + "\n";
+    }
+
     /// <summary>PKCS#12 with AES-256/PBKDF2 protection and a SHA-256 MAC; key optional.</summary>
     /// <remarks>The certificate bag (and the key bag) carry <paramref name="friendlyName"/>; chain certificates follow the
     /// certificate (a copy of the certificate itself is skipped). Throws <see cref="CertificateExportException"/> when the

@@ -7,7 +7,7 @@ namespace Appliance.Certificates.Store;
 /// <summary>
 /// Export as a pure function over the stored certificates and a key opener: what may be exported in which format
 /// (a private key only with a passphrase of <see cref="CertificateExporter.MinPassphraseLength"/> characters or more,
-/// PKCS#7 without keys, PKCS#12 one certificate at a time) and the file it makes. Opened keys are disposed (zeroed) here.
+/// or, after the admin's explicit confirmation, in clear as PEM; PKCS#7 without keys, PKCS#12 one certificate at a time) and the file it makes. Opened keys are disposed (zeroed) here.
 /// </summary>
 internal static class CertificateExport
 {
@@ -18,15 +18,23 @@ internal static class CertificateExport
         var selected = spec.Ids.Distinct().Select(id => stored.FirstOrDefault(c => c.Id == id) ?? throw StoreErrors.CertificateNotFound(id)).ToList();
         if (!spec.Certificate && !spec.PrivateKey && !spec.Chain)
             throw new CertificateStoreException(StoreFailure.Invalid, "Choose what to export: the certificate, the private key, the chain, or several of them.");
-        if (spec.PrivateKey)
+        if (spec.PrivateKey && spec.UnencryptedPrivateKey)
+        {
+            if (!string.IsNullOrEmpty(spec.Passphrase))
+                throw new CertificateStoreException(StoreFailure.Invalid,
+                    "A passphrase was given together with the confirmation to export the private key unencrypted; give one or the other (the passphrase is strongly recommended).");
+            if (spec.Format != ExportFormat.Pem)
+                throw new CertificateStoreException(StoreFailure.Invalid,
+                    $"A private key is exported without a passphrase only as PEM; choose PEM, or keep {spec.Format.ToString().ToUpperInvariant()} and set a passphrase of at least {CertificateExporter.MinPassphraseLength} characters.");
+        }
+        else if (spec.PrivateKey)
         {
             if (spec.Passphrase is null || spec.Passphrase.Length < CertificateExporter.MinPassphraseLength)
                 throw new CertificateStoreException(StoreFailure.Invalid,
                     $"A private key is exported only with a passphrase of at least {CertificateExporter.MinPassphraseLength} characters; enter one and keep it safe.");
-            var keyless = selected.FirstOrDefault(c => !c.HasPrivateKey);
-            if (keyless is not null)
-                throw new CertificateStoreException(StoreFailure.Invalid, $"'{keyless.FriendlyName}' has no private key on this appliance; export it without the private key.");
         }
+        if (spec.PrivateKey && selected.FirstOrDefault(c => !c.HasPrivateKey) is { } keyless)
+            throw new CertificateStoreException(StoreFailure.Invalid, $"'{keyless.FriendlyName}' has no private key on this appliance; export it without the private key.");
         var baseName = selected.Count == 1 ? SafeFileName(selected[0].FriendlyName) : "certificates";
 
         List<X509Certificate2> ChainOf(StoredCertificate c) =>
@@ -65,7 +73,7 @@ internal static class CertificateExport
                     if (spec.PrivateKey)
                     {
                         using var key = openKey(c.KeyId!);
-                        pem.Append(CertificateExporter.ToEncryptedPkcs8Pem(key, spec.Passphrase!));
+                        pem.Append(spec.UnencryptedPrivateKey ? CertificateExporter.ToPkcs8Pem(key) : CertificateExporter.ToEncryptedPkcs8Pem(key, spec.Passphrase!));
                         if (pem.Length > 0 && pem[^1] != '\n') pem.Append('\n');
                     }
                 }

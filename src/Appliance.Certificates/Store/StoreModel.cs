@@ -72,13 +72,19 @@ public sealed record CreateCertificateSpec(
 
 public enum ExportFormat { Pem, Pkcs12, Pkcs7 }
 
+/// <summary>
+/// What to export. <paramref name="UnencryptedPrivateKey"/> is the admin's explicit confirmation that the private key
+/// leaves in clear (PEM only, no passphrase): the seed allows it and "strongly recommends" a passphrase, so it is never
+/// the default and never implied by an empty passphrase.
+/// </summary>
 public sealed record ExportSpec(
     IReadOnlyList<string> Ids,
     bool Certificate,
     bool PrivateKey,
     bool Chain,
     string? Passphrase,
-    ExportFormat Format);
+    ExportFormat Format,
+    bool UnencryptedPrivateKey = false);
 
 public sealed record ExportedFile(string FileName, string ContentType, byte[] Content);
 

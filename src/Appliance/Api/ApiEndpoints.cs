@@ -111,12 +111,12 @@ internal static class ApiEndpoints
                 "pkcs7" => ExportFormat.Pkcs7,
                 var other => throw new CertificateStoreException(StoreFailure.Invalid, $"The export format '{other}' is not known; use pem, pkcs12 or pkcs7."),
             };
-            var spec = new ExportSpec(body.Ids ?? [], body.Certificate, body.PrivateKey, body.Chain, body.Passphrase, format);
+            var spec = new ExportSpec(body.Ids ?? [], body.Certificate, body.PrivateKey, body.Chain, body.Passphrase, format, body.UnencryptedPrivateKey);
             var file = store.Export(spec);
             AuditTrail.Done(context, CertificateAudit.Exported(spec, spec.Ids.Select(id => store.GetCertificate(id).FriendlyName)));
             return Results.File(file.Content, file.ContentType, file.FileName);
         }).Accepts<ExportBody>("application/json").Produces(200, contentType: "application/octet-stream")
-            .WithSummary("Export certificates, keys (with a passphrase) and chains as PEM, PKCS#12 or PKCS#7").Refuses(503).Audited("Export certificates");
+            .WithSummary("Export certificates, keys (with a passphrase, or in clear as PEM only with unencryptedPrivateKey: true) and chains as PEM, PKCS#12 or PKCS#7").Refuses(503).Audited("Export certificates");
 
         api.MapPut("/certificates/default", async (HttpContext context, CertificateStore store) =>
         {

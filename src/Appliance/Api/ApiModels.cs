@@ -55,7 +55,8 @@ internal sealed record CertificateRequestDto(
         r.KeySize, r.CreatedAt, r.IsIssued ? "issued" : "pending", r.CertificateId, r.RequestData);
 }
 
-internal sealed record ExportBody(IReadOnlyList<string>? Ids, bool Certificate, bool PrivateKey, bool Chain, string? Passphrase, string? Format);
+/// <summary>An export; <c>unencryptedPrivateKey: true</c> (with no passphrase, PEM only) is the explicit confirmation that the key leaves in clear.</summary>
+internal sealed record ExportBody(IReadOnlyList<string>? Ids, bool Certificate, bool PrivateKey, bool Chain, string? Passphrase, string? Format, bool UnencryptedPrivateKey = false);
 
 internal sealed record DefaultBody(string? Id);
 

@@ -19,7 +19,8 @@ internal static class CertificateAudit
     {
         var what = new List<string>();
         if (spec.Certificate || spec.Format == ExportFormat.Pkcs7) what.Add("certificate");
-        if (spec.PrivateKey) what.Add(string.IsNullOrEmpty(spec.Passphrase) ? "PRIVATE KEY (no passphrase)" : "PRIVATE KEY (passphrase-protected)");
+        if (spec.PrivateKey)
+            what.Add(spec.UnencryptedPrivateKey ? "PRIVATE KEY UNENCRYPTED (no passphrase; the admin confirmed the export in clear)" : "PRIVATE KEY (passphrase-protected)");
         if (spec.Chain) what.Add("chain");
         return $"Exported {string.Join(", ", names.Select(n => $"'{n}'"))} as {spec.Format.ToString().ToUpperInvariant()}: {string.Join(", ", what)}";
     }

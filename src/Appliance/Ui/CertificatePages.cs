@@ -142,13 +142,27 @@ internal static class CertificatePages
                 AuditTrail.NotAChange(context);
                 return frame.Redirect(context, Certificates + "/export" + IdQuery(ids) + "&mode=individual");
             }
+            var wantsKey = form["mode"] != "pkcs7" && Checked(form["privateKey"]);
+            var confirmed = wantsKey && form["unencrypted"] == "confirmed";
+            // A key asked for as PEM without a passphrase is not refused outright (the seed allows it) but takes a separate,
+            // explicit confirmation step first; that step changes nothing, so it is not an audited change.
+            if (wantsKey && !confirmed && form["passphrase"].ToString().Length == 0 && form["format"] != "pkcs12"
+                && ids.Count == 1 && Selected(store, ids, time) is [{ Certificate.HasPrivateKey: true } row])
+            {
+                AuditTrail.NotAChange(context);
+                return ExportView.Create(new ExportPage(frame.Build(context, "Security :: Certificates :: Export", Section, Page), [row], form["individual"] == "1",
+                    new UnencryptedExport(row, Checked(form["certificate"]), Checked(form["chain"]), form["individual"] == "1")));
+            }
             try
             {
+                if (confirmed && !Checked(form["understood"]))
+                    throw new RequestException(RequestFailure.Invalid,
+                        "The private key was not exported: tick \"I understand\" to export it without a passphrase, or go back and set a passphrase.");
                 var spec = form["mode"] == "pkcs7"
                     ? new ExportSpec(ids.Select(i => i ?? "").ToList(), true, false, false, null, ExportFormat.Pkcs7)
-                    : new ExportSpec(ids.Select(i => i ?? "").ToList(), Checked(form["certificate"]), Checked(form["privateKey"]), Checked(form["chain"]),
-                        Checked(form["privateKey"]) ? form["passphrase"].ToString() : null,
-                        form["format"] == "pkcs12" ? ExportFormat.Pkcs12 : ExportFormat.Pem);
+                    : new ExportSpec(ids.Select(i => i ?? "").ToList(), Checked(form["certificate"]), wantsKey, Checked(form["chain"]),
+                        wantsKey && !confirmed ? form["passphrase"].ToString() : null,
+                        form["format"] == "pkcs12" ? ExportFormat.Pkcs12 : ExportFormat.Pem, UnencryptedPrivateKey: confirmed);
                 var file = store.Export(spec);
                 AuditTrail.Done(context, CertificateAudit.Exported(spec, Selected(store, ids, time).Select(r => r.Certificate.FriendlyName)));
                 return Results.File(file.Content, file.ContentType, file.FileName);

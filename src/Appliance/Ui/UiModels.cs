@@ -130,7 +130,10 @@ public sealed record NewCertificateForm(
 public sealed record NewCertificatePage(LayoutModel Layout, NewCertificateForm Form, IReadOnlyList<KeyOption> Keys);
 
 /// <summary>The export page: one certificate (what to include), or several (individually or one PKCS#7 file).</summary>
-public sealed record ExportPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Selected, bool Individually);
+public sealed record ExportPage(LayoutModel Layout, IReadOnlyList<CertificateRow> Selected, bool Individually, UnencryptedExport? Confirm = null);
+
+/// <summary>The separate confirmation step of a private-key export without a passphrase: what was chosen, kept for the confirming form.</summary>
+public sealed record UnencryptedExport(CertificateRow Row, bool Certificate, bool Chain, bool Individually);
 
 public sealed record DeletePage(LayoutModel Layout, IReadOnlyList<CertificateRow> Selected);
 

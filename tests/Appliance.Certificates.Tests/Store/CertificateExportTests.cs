@@ -67,6 +67,34 @@ public sealed class CertificateExportTests : IDisposable
     }
 
     [Fact]
+    public void AConfirmedUnencryptedExportWritesTheKeyInClearAsPemAndOnlyThen()
+    {
+        var (leaf, _) = Stored();
+
+        var file = _bed.Store.Export(new ExportSpec([leaf.Id], true, true, false, null, ExportFormat.Pem, UnencryptedPrivateKey: true));
+
+        var pem = Encoding.ASCII.GetString(file.Content);
+        Assert.Contains("-----BEGIN PRIVATE KEY-----", pem, StringComparison.Ordinal);
+        Assert.DoesNotContain("ENCRYPTED", pem, StringComparison.Ordinal);
+        using var exported = RSA.Create();
+        exported.ImportFromPem(pem.AsSpan(pem.IndexOf("-----BEGIN PRIVATE KEY-----", StringComparison.Ordinal)));
+        Assert.Equal(leaf.Certificate.GetRSAPublicKey()!.ExportSubjectPublicKeyInfo(), exported.ExportSubjectPublicKeyInfo());
+    }
+
+    [Fact]
+    public void AnUnencryptedExportIsRefusedAsPkcs12AndTogetherWithAPassphrase()
+    {
+        var (leaf, _) = Stored();
+
+        string Refusal(ExportSpec spec) => Assert.Throws<CertificateStoreException>(() => _bed.Store.Export(spec)).Message;
+
+        Assert.Equal("A private key is exported without a passphrase only as PEM; choose PEM, or keep PKCS12 and set a passphrase of at least 8 characters.",
+            Refusal(new ExportSpec([leaf.Id], true, true, false, null, ExportFormat.Pkcs12, UnencryptedPrivateKey: true)));
+        Assert.Equal("A passphrase was given together with the confirmation to export the private key unencrypted; give one or the other (the passphrase is strongly recommended).",
+            Refusal(new ExportSpec([leaf.Id], true, true, false, Passphrase, ExportFormat.Pem, UnencryptedPrivateKey: true)));
+    }
+
+    [Fact]
     public void EachRefusalSaysWhatToDoInstead()
     {
         var (leaf, root) = Stored();
