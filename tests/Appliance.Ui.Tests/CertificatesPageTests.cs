@@ -136,7 +136,15 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         await Expect(row).ToContainTextAsync("ECDSA 256");
         await Expect(row).Not.ToContainTextAsync(ChainWarning);
         await Expect(row.GetByRole(AriaRole.Radio)).ToBeEnabledAsync();
-        await Expect(page.Locator("#certificate-requests").GetByRole(AriaRole.Link, new() { Name = name })).ToHaveCountAsync(0);
+
+        // The issued request stays listed (the seed's renewal copies its Request Data again), marked Issued and linked to
+        // the certificate it produced.
+        var requestRow = page.Locator("#certificate-requests tr").Filter(new() { Has = page.GetByRole(AriaRole.Link, new() { Name = name }) });
+        await Expect(requestRow).ToContainTextAsync("Issued");
+        await requestRow.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        Assert.Equal(requestData, await page.GetByLabel("Request Data").InputValueAsync());
+        await page.GetByRole(AriaRole.Link, new() { Name = "the certificate is imported" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
         await page.Context.CloseAsync();
     }
 

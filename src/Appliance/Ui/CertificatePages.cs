@@ -261,7 +261,7 @@ internal static class CertificatePages
     {
         var now = time.GetUtcNow();
         return new CertificatesPage(frame.Build(context, "Security :: Certificates", Section, Page, notice),
-            store.ListCertificates().Select(c => Row(c, now)).ToList(), store.ListRequests().Where(r => !r.IsIssued).ToList(),
+            store.ListCertificates().Select(c => Row(c, now)).ToList(), store.ListRequests().OrderBy(r => r.IsIssued).ThenByDescending(r => r.CreatedAt).ToList(),
             AcmePages.Panel(context, acmeForm));
     }
 
