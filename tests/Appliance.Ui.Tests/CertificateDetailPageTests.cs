@@ -97,6 +97,59 @@ public sealed class CertificateDetailPageTests(BrowserFixture browser)
         Assert.DoesNotContain("BEGIN CERTIFICATE", await response!.TextAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task NewRequestLikeThisCopiesTheSubjectAndNamesAndMakesARequestWithTheCertificatesOwnKey()
+    {
+        var host = CertificatesPageTests.Unique("rekey") + ".test.example";
+        using var pki = OpenSslFixture.WithRootName(CertificatesPageTests.Unique("Rekey Root CA"));
+        OpenSslFixture.Run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.Path("rekey.key"), "-out", pki.Path("rekey.csr"),
+            "-subj", $"/C=DE/ST=Bavaria/L=Munich/O=Example Rekey GmbH/OU=Web Team/CN={host}");
+        pki.SignRequest(pki.Path("rekey.csr"), pki.Path("rekey.crt"), [host, "www." + host]);
+        using (var client = await browser.Appliance.LoginAsync())
+        {
+            var form = new MultipartFormDataContent();
+            foreach (var file in new[] { "rekey.crt", "rekey.key", "intermediate.crt" })
+                form.Add(new ByteArrayContent(File.ReadAllBytes(pki.Path(file))), "file", file);
+            var import = await client.PostAsync("certificates/import", form);
+            Assert.True(import.IsSuccessStatusCode, await import.Content.ReadAsStringAsync());
+        }
+
+        var page = await browser.LoggedInPageAsync();
+        await page.GotoAsync("/appliance/security/certificates");
+        await CertificatesPageTests.Row(page, host).GetByRole(AriaRole.Link, new() { Name = host, Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "New request like this" }).ClickAsync();
+
+        await Expect(page.GetByLabel("Certificate Friendly Name")).ToHaveValueAsync(host + " (2)");
+        await Expect(page.GetByLabel("Country")).ToHaveValueAsync("DE");
+        await Expect(page.GetByLabel("State/Province")).ToHaveValueAsync("Bavaria");
+        await Expect(page.GetByLabel("City (Locality)")).ToHaveValueAsync("Munich");
+        await Expect(page.GetByLabel("Organization", new() { Exact = true })).ToHaveValueAsync("Example Rekey GmbH");
+        await Expect(page.GetByLabel("Organizational Unit")).ToHaveValueAsync("Web Team");
+        await Expect(page.GetByLabel("Name (Common Name)")).ToHaveValueAsync(host);
+        await Expect(page.Locator("#san-list li")).ToHaveCountAsync(2);
+        await Expect(page.Locator("#san-list")).ToContainTextAsync("www." + host);
+        await Expect(page.GetByLabel("Key")).ToHaveValueAsync("rsa-2048");
+
+        // The seed's re-issue with the existing key: the request carries the certificate's own public key.
+        await page.GetByLabel("Key").SelectOptionAsync(new SelectOptionValue { Label = $"Existing key of {host}" });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create Certificate Request" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Security :: Certificate Requests :: {host} (2)" })).ToBeVisibleAsync();
+        await File.WriteAllTextAsync(pki.Path("again.csr"), await page.GetByLabel("Request Data").InputValueAsync());
+        Assert.Equal(OpenSslFixture.Run("pkey", "-in", pki.Path("rekey.key"), "-pubout"), OpenSslFixture.Run("req", "-in", pki.Path("again.csr"), "-noout", "-pubkey"));
+        var text = OpenSslFixture.Run("req", "-in", pki.Path("again.csr"), "-noout", "-text").Replace(" = ", "=");
+        Assert.Contains("O=Example Rekey GmbH", text);
+        Assert.Contains("DNS:www." + host, text);
+    }
+
+    [Fact]
+    public async Task NewRequestLikeACertificateNoLongerStoredSaysSoInWords()
+    {
+        var page = await browser.LoggedInPageAsync();
+        var response = await page.GotoAsync("/appliance/security/certificates/new?like=0123456789abcdef");
+        Assert.Equal(404, response!.Status);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("There is no certificate with id '0123456789abcdef' to copy");
+    }
+
     // What `openssl x509 -noout <option>` prints for the leaf, after its "name=".
     private static string OpenSsl(OpenSslFixture pki, params string[] options) =>
         OpenSslFixture.Run(["x509", "-in", pki.Path("detail.crt"), "-noout", .. options]).Trim().Split('=', 2)[1];

@@ -84,8 +84,18 @@ internal static class CertificatePages
             }
         }).Audited("Import certificates");
 
-        ui.MapGet("/security/certificates/new", IResult (HttpContext context, PageFrame frame, CertificateStore store) =>
-            NewCertificateView.Create(NewModel(context, frame, store, new NewCertificateForm("", KeyFactory.KeyTypes[0], "", "", "", "", "", "", [], ""), null)));
+        // ?like=<certificate id>: "New request like this" (the seed's re-key and re-issue) pre-fills the form from a stored
+        // certificate: its subject and names, a new key of the same type (its own key is one choice away in the list).
+        ui.MapGet("/security/certificates/new", IResult (HttpContext context, PageFrame frame, CertificateStore store, string? like) =>
+        {
+            var empty = new NewCertificateForm("", KeyFactory.KeyTypes[0], "", "", "", "", "", "", [], "");
+            if (like is null) return NewCertificateView.Create(NewModel(context, frame, store, empty, null));
+            var model = store.ListCertificates().FirstOrDefault(c => c.Id == like);
+            return model is null
+                ? UiEndpoints.Render(NewCertificateView.Create(NewModel(context, frame, store, empty,
+                    Notice.Error($"There is no certificate with id '{SafeText.Escape(like, 64)}' to copy; it may have been deleted. Fill in the form, or open the certificate again."))), 404)
+                : NewCertificateView.Create(NewModel(context, frame, store, LikeForm(model, store.ListCertificates(), store.ListRequests()), null));
+        });
 
         // One form for the whole New Certificate section: "Add" (and Remove) re-render it with the SAN list changed,
         // so it works without JavaScript; the two create buttons create the request or the self-signed certificate.
@@ -281,6 +291,25 @@ internal static class CertificatePages
                 .Select(c => new KeyOption(KeyReference.Existing(c.Id), $"Existing key of {c.FriendlyName}")))
             .ToList();
         return new NewCertificatePage(frame.Build(context, "Security :: Certificates :: New Certificate", Section, Page, notice), form, keys);
+    }
+
+    /// <summary>The New Certificate form filled from a stored certificate, under a friendly name not yet used.</summary>
+    private static NewCertificateForm LikeForm(StoredCertificate model, IReadOnlyList<StoredCertificate> certificates, IReadOnlyList<StoredRequest> requests)
+    {
+        var subject = SubjectFields.Read(model.Certificate.SubjectName);
+        var keyType = (model.Facts.KeyAlgorithm, model.Facts.KeySize) switch
+        {
+            (KeyAlgorithm.Rsa, 3072) => "rsa-3072",
+            (KeyAlgorithm.Rsa, 4096) => "rsa-4096",
+            (KeyAlgorithm.Ecdsa, 384) => "ecdsa-p384",
+            (KeyAlgorithm.Ecdsa, _) => "ecdsa-p256",
+            _ => "rsa-2048",
+        };
+        var taken = certificates.Select(c => c.FriendlyName).Concat(requests.Select(r => r.FriendlyName)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var stem = model.FriendlyName.Length > CertificateStore.MaxFriendlyNameLength - 6 ? model.FriendlyName[..(CertificateStore.MaxFriendlyNameLength - 6)] : model.FriendlyName;
+        var name = Enumerable.Range(2, 98).Select(n => $"{stem} ({n})").FirstOrDefault(n => !taken.Contains(n)) ?? "";
+        return new NewCertificateForm(name, keyType, subject.Country ?? "", subject.State ?? "", subject.Locality ?? "", subject.Organization ?? "",
+            subject.OrganizationalUnit ?? "", subject.CommonName ?? "", model.Facts.SubjectAlternativeNames.ToList(), "");
     }
 
     public static string KeyLabel(string keyType) => keyType switch
