@@ -108,6 +108,8 @@ public sealed class AcmePageTests(BrowserFixture browser) : IAsyncLifetime
         await Expect(page.Locator("#automated-certificates")).ToContainTextAsync("No ACME server is registered");
 
         await page.GotoAsync("/appliance/security/acme/servers/new?type=custom");
+        await Expect(page.GetByLabel("Server type").Locator("option:checked")).ToHaveTextAsync("Custom ACME server");
+        await page.GetByLabel("Terms of Service").FillAsync("https://pebble.test/terms");
         await SubmitServerAsync(page, _pebble.DirectoryUrl.ToString(), PebbleServer.EabHmacKey);
         await Expect(page).ToHaveURLAsync(new Regex("/appliance/security/certificates$"));
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("is registered and its account is created");
@@ -116,6 +118,8 @@ public sealed class AcmePageTests(BrowserFixture browser) : IAsyncLifetime
         await Expect(servers).ToContainTextAsync(_pebble.DirectoryUrl.ToString());
         await Expect(servers).ToContainTextAsync("admin@example.com");
         await Expect(servers).ToContainTextAsync("Registered");
+        await Expect(servers.GetByRole(AriaRole.Link, new() { Name = "Terms of Service" })).ToHaveAttributeAsync("href", "https://pebble.test/terms");
+        await Expect(page.Locator("#acme-certificates")).ToContainTextAsync("25 days before it expires");
 
         // A refused request (a wildcard) keeps the form and adds nothing.
         await page.GetByLabel("Hostname").FillAsync("*.acme.test");

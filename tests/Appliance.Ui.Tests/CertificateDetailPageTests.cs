@@ -34,6 +34,8 @@ public sealed class CertificateDetailPageTests(BrowserFixture browser)
 
         var page = await browser.LoggedInPageAsync();
         await page.GotoAsync("/appliance/security/certificates");
+        // The row names the address the certificate is assigned to (the seed's export step picks it by that).
+        await Expect(CertificatesPageTests.Row(page, host).Locator(".assigned")).ToHaveTextAsync($"Assigned to {address}");
         await CertificatesPageTests.Row(page, host).GetByRole(AriaRole.Link, new() { Name = host, Exact = true }).ClickAsync();
 
         await Expect(page).ToHaveURLAsync(new Regex("/appliance/security/certificates/[0-9a-f]{16}$"));

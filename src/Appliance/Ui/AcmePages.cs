@@ -28,7 +28,7 @@ internal static class AcmePages
     [
         new(AcmeServerTypes.LetsEncrypt, "Let's Encrypt"),
         new(AcmeServerTypes.Buypass, "Buypass"),
-        new(AcmeServerTypes.Custom, "Other ACME server"),
+        new(AcmeServerTypes.Custom, "Custom ACME server"),
     ];
 
     public static void Map(RouteGroupBuilder ui)
