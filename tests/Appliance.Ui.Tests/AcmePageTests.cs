@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
@@ -68,6 +69,33 @@ public sealed class AcmePageTests(BrowserFixture browser) : IAsyncLifetime
             await Task.Delay(500);
         }
         throw new TimeoutException($"The automated certificate did not become valid in 90 s: {text}\n{_appliance.Output}\n{_pebble.Output}");
+    }
+
+    [Fact]
+    public async Task TheRequestFormRunsThePreflightChecksAndAnUnreachableDirectoryIsRefusedInWordsBeforeAnythingIsStored()
+    {
+        using (var client = await _appliance.LoginAsync())
+        {
+            var registered = await client.PostAsync("acme/servers", JsonContent.Create(new
+            {
+                type = "custom", directoryUrl = _pebble.DirectoryUrl.ToString(), email = "admin@example.com",
+                eabKeyId = PebbleServer.EabKeyId, eabHmacKey = PebbleServer.EabHmacKey,
+            }));
+            Assert.True(registered.IsSuccessStatusCode, await registered.Content.ReadAsStringAsync());
+        }
+        var directory = _pebble.DirectoryUrl;
+        await _box.StopPebbleAsync();
+
+        var page = await browser.NewPageAsync(_appliance);
+        await BrowserFixture.LogInAsync(page, ApplianceProcess.AdminPassword);
+        await page.GotoAsync("/appliance/security/certificates");
+        await page.GetByLabel("Hostname").FillAsync("localhost");
+        var response = await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Request" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(422, response.Status);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync($"The certificate for localhost was not requested: The ACME directory {directory} could not be reached");
+        await Expect(page.GetByLabel("Hostname")).ToHaveValueAsync("localhost");
+        await Expect(page.Locator("#acme-certificates tbody")).ToContainTextAsync("No automated certificates yet");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Appliance.Acme;
+using Appliance.Acme.Preflight;
 using Appliance.Acme.Renewal;
 using Appliance.Audit;
 using Appliance.Certificates.Formats;
@@ -75,7 +76,7 @@ internal static class AcmePages
         }).Audited("Delete an ACME server");
 
         ui.MapPost("/security/acme/certificates", async Task<IResult> (HttpContext context, PageFrame frame, AcmeService service, RenewalScheduler scheduler,
-            CertificateStore store, TimeProvider time) =>
+            CertificateStore store, TimeProvider time, AcmePreflight preflight) =>
         {
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
             var model = new AcmeRequestForm(form["hostname"].ToString().Trim(), form["keyType"].ToString(), form["serverId"].ToString(),
@@ -84,12 +85,25 @@ internal static class AcmePages
             {
                 if (model.ServerId.Length == 0)
                     throw new AcmeSettingsException(AcmeSettingsFailure.Invalid, "Register an ACME server first (Register new ACME server above), then choose it and click Request.");
-                var certificate = service.RequestCertificate(model.ServerId, model.Hostname, model.KeyType,
-                    model.Profile.Length == 0 ? null : model.Profile, model.PreferredChain.Length == 0 ? null : model.PreferredChain);
+                var profile = model.Profile.Length == 0 ? null : model.Profile;
+                var (server, hostname, _, _) = service.ValidateRequest(model.ServerId, model.Hostname, model.KeyType, profile);
+                // The same pre-flight checks as the API, before anything is stored: a refusal shows every finding in
+                // words and keeps the form; warnings come with the confirmation.
+                var findings = await preflight.CheckAsync(server, hostname, context.RequestAborted);
+                if (findings.Any(f => f.Severity == PreflightSeverity.Refusal))
+                {
+                    var refusal = $"The certificate for {hostname} was not requested: "
+                        + string.Join(" ", findings.Where(f => f.Severity == PreflightSeverity.Refusal).Select(f => f.Message));
+                    AuditTrail.Refused(context, refusal);
+                    var notice = new Notice("error", refusal, findings.Where(f => f.Severity == PreflightSeverity.Warning).Select(f => "Also: " + f.Message).ToList());
+                    return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, notice, model)), 422);
+                }
+                var certificate = service.RequestCertificate(model.ServerId, model.Hostname, model.KeyType, profile, model.PreferredChain.Length == 0 ? null : model.PreferredChain);
                 scheduler.Trigger();
                 AuditTrail.Done(context, AcmeAudit.Requested(certificate));
                 return frame.Redirect(context, CertificatePages.Certificates, Notice.Ok(
-                    $"The certificate for {certificate.Hostname} is requested. The appliance orders it now; reload this page to see its status."));
+                    $"The certificate for {certificate.Hostname} is requested. The appliance orders it now; reload this page to see its status.",
+                    findings.Select(f => "Warning: " + f.Message).ToList()));
             }
             catch (Exception e) when (RefusalMap.Of(e) is { ShownInForm: true } refusal)
             {
