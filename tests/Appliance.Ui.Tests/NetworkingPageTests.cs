@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -54,6 +55,7 @@ public sealed class NetworkingPageTests(BrowserFixture browser, OpenSslFixture p
         await Expect(answer).ToContainTextAsync(host);
         await Expect(answer).ToContainTextAsync("Assigned to this address");
         await Expect(answer).ToContainTextAsync("The client sends no hostname (no SNI), and this certificate is assigned to 127.0.0.1.");
+        await Expect(answer.GetByRole(AriaRole.Link, new() { Name = host, Exact = true })).ToHaveAttributeAsync("href", new Regex("^/appliance/security/certificates/[0-9a-f]{16}$"));
 
         await AskAsync(page, "127.0.0.1", host.ToUpperInvariant() + ".");
         await Expect(answer).ToContainTextAsync("Exact name match");

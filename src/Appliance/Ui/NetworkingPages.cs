@@ -110,7 +110,7 @@ internal static class NetworkingPages
         var (entry, rule) = selected.Value;
         var c = entry.Certificate;
         var canonical = SelectionSnapshot.Canonical(ip).ToString();
-        return (new SelectionAnswer(canonical, name, c.FriendlyName, c.Facts.Subject, c.Facts.SubjectAlternativeNames, c.Facts.NotAfter,
+        return (new SelectionAnswer(canonical, name, c.Id, c.FriendlyName, c.Facts.Subject, c.Facts.SubjectAlternativeNames, c.Facts.NotAfter,
             RuleWords(rule), Explain(rule, name, canonical)), null);
     }
 

@@ -68,7 +68,7 @@ public sealed record AddressSettingRow(string? Interface, string Address, string
 public sealed record CertificateChoice(string Id, string Label);
 
 /// <summary>"Which certificate answers?": the certificate the handshake's snapshot picks and the rule, in words.</summary>
-public sealed record SelectionAnswer(string Address, string? ServerName, string FriendlyName, string Subject,
+public sealed record SelectionAnswer(string Address, string? ServerName, string CertificateId, string FriendlyName, string Subject,
     IReadOnlyList<string> SubjectAlternativeNames, DateTimeOffset NotAfter, string Rule, string Explanation);
 
 public sealed record NetworkingPage(LayoutModel Layout, IReadOnlyList<AddressSettingRow> Addresses, IReadOnlyList<CertificateChoice> Certificates,
