@@ -45,6 +45,12 @@ internal sealed class CertificateCreation(ICertificatePersistence persistence, V
     private PrivateKeyMaterial ResolveKey(string key, ICertificateTransaction transaction)
     {
         if (!KeyReference.IsExisting(key, out var certificateId)) return KeyFactory.Generate(key);
+        if (certificateId.StartsWith('k'))
+        {
+            var sealedKey = transaction.SealedKey(certificateId)
+                ?? throw new CertificateStoreException(StoreFailure.Invalid, $"There is no stored key with id '{certificateId}'; it may have been deleted with its request. Pick an existing key from the list or a new key type.");
+            return keys.Open(certificateId, sealedKey);
+        }
         var certificate = transaction.View.Find(certificateId)
             ?? throw new CertificateStoreException(StoreFailure.Invalid, $"There is no certificate with id '{certificateId}' whose key could be used; pick an existing key from the list or a new key type.");
         if (certificate.KeyId is null)

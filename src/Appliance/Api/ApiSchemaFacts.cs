@@ -48,7 +48,7 @@ internal static class ApiSchemaFacts
         [typeof(CreateRequestBody)] = new Dictionary<string, MemberFacts>
         {
             ["friendlyName"] = Text with { MaxLength = CertificateStore.MaxFriendlyNameLength },
-            ["key"] = Text with { Pattern = $"^({string.Join("|", KeyFactory.KeyTypes)}|{KeyReference.ExistingPrefix}[0-9a-f]+)$" },
+            ["key"] = Text with { Pattern = $"^({string.Join("|", KeyFactory.KeyTypes)}|{KeyReference.ExistingPattern})$" },
             ["subjectAlternativeNames"] = new(Nullable: true),
         },
         [typeof(ExportBody)] = new Dictionary<string, MemberFacts>

@@ -1,4 +1,5 @@
 using Appliance.Audit;
+using Appliance.Certificates;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
 using Appliance.Ui.Slices;
@@ -286,9 +287,15 @@ internal static class CertificatePages
 
     private static NewCertificatePage NewModel(HttpContext context, PageFrame frame, CertificateStore store, NewCertificateForm form, Notice? notice)
     {
+        // Existing keys: each stored certificate's, then the keys without a certificate (a pending request's, or imported alone).
+        var requests = store.ListRequests();
         var keys = KeyFactory.KeyTypes.Select(k => new KeyOption(k, KeyLabel(k)))
             .Concat(store.ListCertificates().Where(c => c.HasPrivateKey && !c.IsFactory)
                 .Select(c => new KeyOption(KeyReference.Existing(c.Id), $"Existing key of {c.FriendlyName}")))
+            .Concat(store.ListKeys().Where(k => k.CertificateId is null).Select(k => new KeyOption(KeyReference.Existing(k.Id),
+                requests.FirstOrDefault(r => r.KeyId == k.Id && !r.IsIssued) is { } pending
+                    ? $"Existing key of the request {pending.FriendlyName} ({KeyTypeServing.Name(k.Algorithm)} {k.KeySize})"
+                    : $"Existing key imported without a certificate ({KeyTypeServing.Name(k.Algorithm)} {k.KeySize}, {k.Id})")))
             .ToList();
         return new NewCertificatePage(frame.Build(context, "Security :: Certificates :: New Certificate", Section, Page, notice), form, keys);
     }

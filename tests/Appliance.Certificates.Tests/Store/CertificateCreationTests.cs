@@ -47,6 +47,22 @@ public sealed class CertificateCreationTests : IDisposable
         Assert.Empty(_bed.Store.ListCertificates());
     }
 
+    [Fact]
+    public void ARequestCanUseThePendingRequestsKeyByItsKeyIdAndAnUnknownKeyIdIsRefusedInWords()
+    {
+        var (first, _) = _bed.Store.Create(Spec("Shop 2026", selfSigned: false, key: "rsa-2048"));
+
+        var (second, _) = _bed.Store.Create(Spec("Shop 2026 again", selfSigned: false, key: KeyReference.Existing(first!.KeyId)));
+
+        Assert.Equal(first.KeyId, second!.KeyId);
+        Assert.Single(_bed.Store.ListKeys());
+        string PublicKey(StoredRequest r) => Convert.ToBase64String(CertificateRequest.LoadSigningRequestPem(r.RequestData, HashAlgorithmName.SHA256,
+            CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions).PublicKey.ExportSubjectPublicKeyInfo());
+        Assert.Equal(PublicKey(first), PublicKey(second));
+        var refusal = Assert.Throws<CertificateStoreException>(() => _bed.Store.Create(Spec("Other", selfSigned: false, key: "existing:k0123456789abcdef")));
+        Assert.Equal("There is no stored key with id 'k0123456789abcdef'; it may have been deleted with its request. Pick an existing key from the list or a new key type.", refusal.Message);
+    }
+
     [Theory]
     [InlineData("Lab")]
     [InlineData("LAB")]
