@@ -153,7 +153,7 @@ public sealed class CertificatesPageTests(BrowserFixture browser, OpenSslFixture
         await requestRow.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
         Assert.Equal(requestData, await page.GetByLabel("Request Data").InputValueAsync());
         await page.GetByRole(AriaRole.Link, new() { Name = "the certificate is imported" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Security :: Other Certificates :: {name}" })).ToBeVisibleAsync();
         await page.Context.CloseAsync();
     }
 
