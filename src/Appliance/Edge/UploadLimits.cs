@@ -6,8 +6,11 @@ internal static class UploadLimits
     /// <summary>The whole multipart body; larger answers 413.</summary>
     public const long MaxBytes = 10 * 1024 * 1024;
 
-    /// <summary>Files in one upload: a chain, its key and a few bundles fit many times over.</summary>
-    public const int MaxFiles = 50;
+    /// <summary>
+    /// Files in one upload: the store's own limit (a chain, its key and a few bundles fit many times over), checked here
+    /// too so that no more files than can be imported are read into memory.
+    /// </summary>
+    public const int MaxFiles = Appliance.Certificates.Store.CertificateStore.MaxFilesPerImport;
 
     /// <summary>A file's name as shown in the certificate's import words (ext4 allows no longer name).</summary>
     public const int MaxFileNameLength = 255;

@@ -63,7 +63,7 @@ public sealed class UploadReaderTests
         var refused = await Assert.ThrowsAsync<RequestException>(async () => await UploadReader.ReadAsync(await Post(EdgePaths.ApiImport, form)));
 
         Assert.Equal(RequestFailure.Invalid, refused.Reason);
-        Assert.Equal("The upload holds 51 files; at most 50 can be imported at once. Import them in several uploads.", refused.Message);
+        Assert.Equal("The upload holds 21 files; at most 20 can be imported at once. Import them in several uploads.", refused.Message);
     }
 
     [Fact]
