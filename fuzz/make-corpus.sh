@@ -36,6 +36,10 @@ ossl rsa -in rsa.key -traditional -outform DER -out "$C/rsa.pkcs1.der"
 ossl rsa -in rsa.key -traditional -des3 -passout pass:fuzz -out "$C/rsa.legacy-enc.pem"
 ossl crl2pkcs7 -nocrl -certfile "$C/chain.pem" -out "$C/chain.p7b.pem"
 ossl crl2pkcs7 -nocrl -certfile "$C/chain.pem" -outform DER -out "$C/chain.p7b.der"
+# Interop classes (issue 11): a key after its EC PARAMETERS block, as `openssl ecparam -genkey` writes it; an Ed25519 certificate.
+ossl ecparam -name secp384r1 -genkey -out "$C/ec.params-and-key.pem"
+ossl genpkey -algorithm ed25519 -out ed.key
+ossl req -x509 -new -key ed.key -subj /CN=ed.fuzz.example -days 3650 -out "$C/ed25519.crt.pem"
 ossl pkcs12 -export -in ec.pem -inkey ec.key -certfile ca.pem -passout pass:fuzz -iter 1 -out "$C/ec.p12"
 ossl pkcs12 -export -in ec.pem -inkey ec.key -passout pass:fuzz -iter 1 -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1 -out "$C/ec.3des.p12"
 ossl pkcs12 -export -in ec.pem -inkey ec.key -passout pass:fuzz -iter 1 -keypbe NONE -certpbe NONE -nomac -out "$C/ec.plain.p12"

@@ -27,6 +27,25 @@ public sealed class CertificateStoreTests : IDisposable
     private CertificateStore Restart() => _bed.NewStore();
 
     [Fact]
+    public void ReadsShareOneViewUntilTheNextWriteWhichIsSeenAtOnce()
+    {
+        var (root, leaf) = Pki("Example Root CA");
+        var store = Restart();
+        store.Import([Pem("chain.pem", leaf, root)], null, TestContext.Current.CancellationToken);
+
+        var first = store.ListCertificates();
+        Assert.Same(first, store.ListCertificates());
+        Assert.Same(store.ListRequests(), store.ListRequests());
+
+        store.SetAssignments([new CertificateAssignment("192.0.2.10", null)]);
+        Assert.NotSame(first, store.ListCertificates());
+        Assert.Equal([new CertificateAssignment("192.0.2.10", null)], store.ListAssignments());
+        var refused = Assert.Throws<CertificateStoreException>(() => store.SetDefault(Id(root)));
+        Assert.Contains("cannot be the default", refused.Message);
+        Assert.All(store.ListCertificates(), c => Assert.False(c.IsDefault));
+    }
+
+    [Fact]
     public void FactsReadFromTheStoredDataEqualFactsReadFromTheDer()
     {
         var (root, leaf) = Pki("Example Root CA");

@@ -29,7 +29,15 @@ public sealed class SystemHostnameResolver : IHostnameResolver
 public enum PreflightSeverity { Warning, Refusal }
 
 /// <summary>One pre-flight finding: which check, whether it refuses the request, and what to do in words.</summary>
-public sealed record PreflightFinding(string Check, PreflightSeverity Severity, string Message);
+public sealed record PreflightFinding(string Check, PreflightSeverity Severity, string Message)
+{
+    /// <summary>Why the request for <paramref name="hostname"/> is refused, every refusal in words; null when none refuses.</summary>
+    public static string? Refusal(string hostname, IReadOnlyList<PreflightFinding> findings) =>
+        findings.Any(f => f.Severity == PreflightSeverity.Refusal)
+            ? $"The certificate for {hostname} was not requested: "
+              + string.Join(" ", findings.Where(f => f.Severity == PreflightSeverity.Refusal).Select(f => f.Message))
+            : null;
+}
 
 /// <summary>
 /// What is checked before an automated certificate is requested, so the admin learns of a problem in words at once

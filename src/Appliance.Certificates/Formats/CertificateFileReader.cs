@@ -154,7 +154,7 @@ public static class CertificateFileReader
                     if (!publicKeys.Any(spki => spki.AsSpan().SequenceEqual(key.SubjectPublicKeyInfo)))
                     {
                         throw new CertificateImportException(ImportFailureReason.KeyDoesNotMatch, fileName,
-                            $"{fileName}: the private key ({key.Algorithm.ToString().ToUpperInvariant()} {key.KeySize}) belongs to none of the {_certificates.Count} certificates in the file. Upload the key together with its own certificate, or upload the key and the certificates as separate files.");
+                            $"{fileName}: the private key ({KeyTypeServing.Name(key.Algorithm)} {key.KeySize}) belongs to none of the {_certificates.Count} certificates in the file. Upload the key together with its own certificate, or upload the key and the certificates as separate files.");
                     }
                 }
             }

@@ -92,7 +92,7 @@ internal sealed class CertificateImport(ICertificatePersistence persistence, Vau
         foreach (var certificate in resultCertificates.Where(c => !c.ChainComplete))
             warnings.Add($"'{certificate.FriendlyName}': {StoredCertificate.IncompleteChainWarning}.");
         foreach (var key in resultKeys.Where(k => k.CertificateId is null))
-            warnings.Add($"The private key ({key.Algorithm.ToString().ToUpperInvariant()} {key.KeySize}) is kept and waits for its certificate; import the certificate to join them.");
+            warnings.Add($"The private key ({KeyTypeServing.Name(key.Algorithm)} {key.KeySize}) is kept and waits for its certificate; import the certificate to join them.");
         return new ImportResult(resultCertificates, resultKeys, warnings);
     }
 

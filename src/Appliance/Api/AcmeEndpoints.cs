@@ -113,10 +113,8 @@ internal static class AcmeEndpoints
             // Pre-flight checks: a refusal stops the request with every finding in words; warnings come with the answer.
             var findings = await preflight.CheckAsync(server, hostname, context.RequestAborted);
             var checks = findings.Select(PreflightFindingDto.From).ToList();
-            if (findings.Any(f => f.Severity == PreflightSeverity.Refusal))
-                return Results.Json(new PreflightProblemDto("about:blank", "Unprocessable Content", 422,
-                        $"The certificate for {hostname} was not requested: "
-                        + string.Join(" ", findings.Where(f => f.Severity == PreflightSeverity.Refusal).Select(f => f.Message)), checks),
+            if (PreflightFinding.Refusal(hostname, findings) is { } refusal)
+                return Results.Json(new PreflightProblemDto("about:blank", "Unprocessable Content", 422, refusal, checks),
                     AcmeApiJson.Default.PreflightProblemDto, contentType: "application/problem+json", statusCode: 422);
             var certificate = service.RequestCertificate(body.ServerId, body.Hostname, body.KeyType, body.Profile, body.PreferredChain);
             scheduler.Trigger();

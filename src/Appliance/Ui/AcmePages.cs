@@ -90,10 +90,8 @@ internal static class AcmePages
                 // The same pre-flight checks as the API, before anything is stored: a refusal shows every finding in
                 // words and keeps the form; warnings come with the confirmation.
                 var findings = await preflight.CheckAsync(server, hostname, context.RequestAborted);
-                if (findings.Any(f => f.Severity == PreflightSeverity.Refusal))
+                if (PreflightFinding.Refusal(hostname, findings) is { } refusal)
                 {
-                    var refusal = $"The certificate for {hostname} was not requested: "
-                        + string.Join(" ", findings.Where(f => f.Severity == PreflightSeverity.Refusal).Select(f => f.Message));
                     AuditTrail.Refused(context, refusal);
                     var notice = new Notice("error", refusal, findings.Where(f => f.Severity == PreflightSeverity.Warning).Select(f => "Also: " + f.Message).ToList());
                     return UiEndpoints.Render(CertificatesView.Create(CertificatePages.ListModel(context, frame, store, time, notice, model)), 422);
