@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Appliance.Acme.Caa;
 using Appliance.Acme.Protocol;
 using Appliance.Acme.Renewal;
@@ -170,6 +171,15 @@ public sealed class AcmeService
     {
         if (!_repository.DeleteCertificate(id))
             throw new AcmeSettingsException(AcmeSettingsFailure.NotFound, $"There is no automated certificate with id '{id}'; it may have been deleted. Reload the list.");
+    }
+
+    /// <summary>The current certificates of the automated certificates on ACME server <paramref name="serverId"/>, each with its chain.</summary>
+    public IReadOnlyList<X509Certificate2> IssuedCertificatesOf(string serverId)
+    {
+        var stored = _store.ListCertificates().ToDictionary(c => c.Id);
+        return ListCertificates().Where(c => c.ServerId == serverId && c.CertificateId is not null && stored.ContainsKey(c.CertificateId))
+            .SelectMany(c => stored[c.CertificateId!].Chain.Prepend(c.CertificateId!)).Distinct()
+            .Where(stored.ContainsKey).Select(id => stored[id].Certificate).ToList();
     }
 
     /// <summary>The stored certificate an automated certificate currently has, or null (none yet, or deleted by the admin).</summary>

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Appliance.Acme.Preflight;
 using Appliance.Acme.Tests.Infrastructure;
 using static Appliance.Acme.Tests.Infrastructure.ScriptedAcmeHandler;
@@ -24,8 +27,11 @@ public sealed class AcmePreflightTests : IDisposable
     private static AcmeServer Server(string type = "custom", string directory = Base + "/dir") =>
         new("s1", type, directory, null, null, "admin@example.com", null, Base + "/acct/1", [], DateTimeOffset.UnixEpoch);
 
-    private AcmePreflight Preflight(IHostnameResolver? resolver = null, int? httpPort = null) =>
-        new(resolver ?? new SystemHostnameResolver(), new Local(IPAddress.Loopback, IPAddress.IPv6Loopback), _port80.Store, _http, httpPort ?? _port80.Port);
+    private AcmePreflight Preflight(IHostnameResolver? resolver = null, int? httpPort = null, IReadOnlyList<X509Certificate2>? issued = null) =>
+        new(resolver ?? new SystemHostnameResolver(), new Local(IPAddress.Loopback, IPAddress.IPv6Loopback), _port80.Store, _http, httpPort ?? _port80.Port)
+        {
+            IssuedBy = issued is null ? null : id => id == "s1" ? issued : throw new InvalidOperationException($"asked for server {id}"),
+        };
 
     [Fact]
     public async Task LocalhostWithAnAnsweringPort80AndAReachableDirectoryPassesEveryCheck()
@@ -80,6 +86,57 @@ public sealed class AcmePreflightTests : IDisposable
         Assert.Equal(("dns", PreflightSeverity.Warning), (finding.Check, finding.Severity));
         Assert.StartsWith("no-such-host.invalid does not resolve here (", finding.Message);
         Assert.Equal(1, _port80.Requests);
+    }
+
+    /// <summary>A certificate whose Authority Information Access names these caIssuers and OCSP URLs.</summary>
+    private static X509Certificate2 IssuedWith(string[] caIssuers, string[] ocsp)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=issued.example.test", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(ocsp, caIssuers));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+    }
+
+    [Fact]
+    public async Task TheIssuersCertificateAndStatusUrlsOfEarlierCertificatesMustAnswerOnTheirTcpPortOrTheCheckWarnsPerUrl()
+    {
+        using var listening = new TcpListener(IPAddress.Loopback, 0);
+        listening.Start();
+        var open = ((IPEndPoint)listening.LocalEndpoint).Port;
+        var closed = ExternalTools.FreeTcpPort();
+        var issued = new[]
+        {
+            IssuedWith([$"http://127.0.0.1:{open}/ca.crt", "ldap://ldap.example.test/cn=ca", "https://127.0.0.1:1/ignored"], [$"http://127.0.0.1:{closed}/ocsp"]),
+            IssuedWith([$"http://127.0.0.1:{open}/other-path.crt"], [$"http://127.0.0.1:{closed}/ocsp-again"]),
+        };
+        var preflight = Preflight(issued: issued);
+        var findings = await preflight.CheckAsync(Server(), "localhost", CancellationToken.None);
+
+        var finding = Assert.Single(findings);
+        Assert.Equal(("issuer", PreflightSeverity.Warning), (finding.Check, finding.Severity));
+        Assert.Equal($"This appliance could not reach the issuer's status (OCSP) URL http://127.0.0.1:{closed}/ocsp on TCP port {closed} (Connection refused). "
+            + $"Certificates from this CA name it, and this appliance's OCSP stapling and many clients fetch it: allow outbound TCP {closed} "
+            + "to 127.0.0.1 and check the appliance's DNS servers and default gateway.", finding.Message);
+    }
+
+    [Fact]
+    public async Task AServerWithNoEarlierCertificatesOrCertificatesWithoutAiaHasNoIssuerFinding()
+    {
+        Assert.Empty(await Preflight(issued: []).CheckAsync(Server(), "localhost", CancellationToken.None));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var plain = new CertificateRequest("CN=plain", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        Assert.Empty(IssuerReachability.UrlsOf(plain));
+        Assert.Empty(await Preflight(issued: [plain]).CheckAsync(Server(), "localhost", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AtMostFourHostAndPortPairsAreTriedWhateverTheCertificatesName()
+    {
+        var many = Enumerable.Range(0, 12).Select(_ => IssuedWith([$"http://127.0.0.1:{ExternalTools.FreeTcpPort()}/ca.crt"], [])).ToList();
+        Assert.Equal(12, many.SelectMany(IssuerReachability.UrlsOf).Count());
+        var findings = await Preflight(issued: many).CheckAsync(Server(), "localhost", CancellationToken.None);
+        Assert.Equal(IssuerReachability.MaxEndpoints, findings.Count);
+        Assert.All(findings, f => Assert.Contains("could not reach the issuer's certificate (AIA caIssuers) URL http://127.0.0.1:", f.Message));
     }
 
     public void Dispose()

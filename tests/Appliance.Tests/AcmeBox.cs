@@ -14,13 +14,14 @@ public sealed class AcmeBox : IAsyncDisposable
     public PebbleServer Pebble { get; private set; } = null!;
 
     /// <param name="pebbleEnvironment">Extra pebble environment, such as PEBBLE_ALTERNATE_ROOTS.</param>
-    public static async Task<AcmeBox> StartAsync(IReadOnlyDictionary<string, string>? pebbleEnvironment = null)
+    /// <param name="ocspResponderUrl">The OCSP URL pebble writes into the certificates it issues; none when empty.</param>
+    public static async Task<AcmeBox> StartAsync(IReadOnlyDictionary<string, string>? pebbleEnvironment = null, string ocspResponderUrl = "")
     {
         var box = new AcmeBox { Tls = new PebbleTls(), Dns = new DnsResponder() };
         // The appliance's CAA pre-check asks the same DNS responder as pebble.
         box.Appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--acme-ca-file", box.Tls.CaPath,
             "--dns-server", $"127.0.0.1:{box.Dns.Port}");
-        box.Pebble = await PebbleServer.StartAsync(box.Tls, box.Appliance.HttpPort, box.Dns.Port, requireEab: true, pebbleEnvironment);
+        box.Pebble = await PebbleServer.StartAsync(box.Tls, box.Appliance.HttpPort, box.Dns.Port, requireEab: true, pebbleEnvironment, ocspResponderUrl);
         return box;
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Appliance.Acme.Caa;
 using Appliance.Acme.Protocol;
@@ -45,7 +46,10 @@ public sealed record PreflightFinding(string Check, PreflightSeverity Severity, 
 /// appliance answers the http-01 challenge path (RFC 8555 section 8.3) from itself (refusal otherwise); the hostname
 /// resolves to an address of this appliance (a warning otherwise: the CA resolves with public DNS, which may differ,
 /// e.g. behind NAT); with a <see cref="CaaCheck"/>, the hostname's CAA records allow the CA named by the directory's
-/// meta.caaIdentities (refusal otherwise; a warning when they could not be checked); and, for Let's Encrypt, the seed's note that its certificates are not recommended for failover pairs.
+/// meta.caaIdentities (refusal otherwise; a warning when they could not be checked); the issuer's certificate (AIA) and
+/// status (OCSP) URLs named in the certificates this ACME server issued before answer on their TCP port, 80 for http (a
+/// warning otherwise: the seed's outbound TCP 80 to the CA; the first request from a server has none to check); and, for
+/// Let's Encrypt, the seed's note that its certificates are not recommended for failover pairs.
 /// </summary>
 /// <param name="probeAddress">The HTTP listener's bind address when it binds one address only (port 80 is probed there); null when it binds all.</param>
 /// <param name="caa">The CAA pre-check; null skips it.</param>
@@ -57,7 +61,14 @@ public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses lo
     public const string DnsCheck = "dns";
     public const string FailoverCheck = "failover";
     public const string CaaCheckName = "caa";
+    public const string IssuerCheck = "issuer";
+
+    /// <summary>Every check name a finding can carry, in the order the checks run.</summary>
+    public static readonly IReadOnlyList<string> Checks = [DirectoryCheck, CaaCheckName, DnsCheck, Port80Check, IssuerCheck, FailoverCheck];
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The certificates (leaf and chain) the ACME server with this id issued before; null skips the issuer URL check.</summary>
+    public Func<string, IReadOnlyList<X509Certificate2>>? IssuedBy { get; init; }
 
     public const string FailoverWarning =
         "Let's Encrypt certificates are not recommended for failover pairs: DNS can point the hostname at only one appliance at a time, "
@@ -77,6 +88,7 @@ public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses lo
         var (dns, ours) = await CheckResolutionAsync(hostname, cancellationToken);
         if (dns is not null) findings.Add(dns);
         if (await CheckPort80Async(ours, cancellationToken) is { } port80) findings.Add(port80);
+        if (IssuedBy is not null) findings.AddRange(await IssuerReachability.CheckAsync(IssuedBy(server.Id), cancellationToken));
         if (server.Type == AcmeServerTypes.LetsEncrypt) findings.Add(new PreflightFinding(FailoverCheck, PreflightSeverity.Warning, FailoverWarning));
         return findings;
     }
@@ -175,7 +187,7 @@ public sealed class AcmePreflight(IHostnameResolver resolver, ILocalAddresses lo
     private static bool Same(IPAddress a, IPAddress b) =>
         (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).Equals(b.IsIPv4MappedToIPv6 ? b.MapToIPv4() : b);
 
-    private static string Innermost(Exception e)
+    internal static string Innermost(Exception e)
     {
         while (e.InnerException is not null) e = e.InnerException;
         return e.Message;

@@ -40,7 +40,7 @@ internal sealed record AutomatedCertificateDto(
         c.History.Attempts.Reverse().Select(a => new RenewalAttemptDto(a.At, a.Succeeded, a.Error)).ToList()) { PreferredChain = c.PreferredChain };
 }
 
-/// <summary>One pre-flight finding: check "directory"|"http01"|"dns"|"caa"|"failover", severity "warning"|"refusal", and the words.</summary>
+/// <summary>One pre-flight finding: check "directory"|"http01"|"dns"|"caa"|"issuer"|"failover", severity "warning"|"refusal", and the words.</summary>
 internal sealed record PreflightFindingDto(string Check, string Severity, string Message)
 {
     public static PreflightFindingDto From(PreflightFinding f) => new(f.Check, f.Severity == PreflightSeverity.Refusal ? "refusal" : "warning", f.Message);

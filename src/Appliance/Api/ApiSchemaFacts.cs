@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Appliance.Acme;
+using Appliance.Acme.Preflight;
 using Appliance.Certificates.Formats;
 using Appliance.Certificates.Store;
 using Appliance.Network;
@@ -107,7 +108,7 @@ internal static class ApiSchemaFacts
         [typeof(AcmeServerDto)] = new Dictionary<string, MemberFacts> { ["type"] = new(Enum: AcmeServerTypes.All.ToArray()) },
         [typeof(PreflightFindingDto)] = new Dictionary<string, MemberFacts>
         {
-            ["check"] = new(Enum: ["directory", "http01", "dns", "caa", "failover"]),
+            ["check"] = new(Enum: AcmePreflight.Checks.ToArray()),
             ["severity"] = new(Enum: ["warning", "refusal"]),
         },
         [typeof(EmailSettingsDto)] = new Dictionary<string, MemberFacts> { ["security"] = new(Enum: ["none", "starttls", "tls"]) },

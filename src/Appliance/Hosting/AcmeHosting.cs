@@ -26,7 +26,7 @@ internal static partial class AcmeHosting
         // Port 80 is probed at the bound address when the listener binds one; else at the hostname's address or loopback.
         var probe = bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any) ? null : bind;
         services.AddSingleton(sp => new AcmePreflight(new SystemHostnameResolver(), new InterfaceAddresses(sp.GetRequiredService<SystemFacts>()),
-            challenges, http, httpPort, probe, caa));
+            challenges, http, httpPort, probe, caa) { IssuedBy = sp.GetRequiredService<AcmeService>().IssuedCertificatesOf });
         services.AddSingleton(sp => new EmailSettingsStore(database, vault, time));
         services.AddSingleton<SmtpMailer>();
         services.AddSingleton<AdminMail>();

@@ -29,7 +29,7 @@ public sealed class PebbleServer : IAsyncDisposable
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     public static async Task<PebbleServer> StartAsync(PebbleTls tls, int httpPort, int dnsPort, bool requireEab = false,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string ocspResponderUrl = "")
     {
         var pebble = ExternalTools.Require("pebble", "pebble");
         var port = ExternalTools.FreeTcpPort();
@@ -44,7 +44,7 @@ public sealed class PebbleServer : IAsyncDisposable
                 "privateKey": "{{tls.KeyPath}}",
                 "httpPort": {{httpPort}},
                 "tlsPort": {{ExternalTools.FreeTcpPort()}},
-                "ocspResponderURL": "",
+                "ocspResponderURL": "{{ocspResponderUrl}}",
                 "externalAccountBindingRequired": {{(requireEab ? "true" : "false")}},
                 "externalAccountMACKeys": { "{{EabKeyId}}": "{{EabHmacKey}}" }
               }
