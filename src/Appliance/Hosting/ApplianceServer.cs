@@ -123,6 +123,7 @@ internal static partial class ApplianceServer
             // Read straight into a buffer rather than first waiting with a zero-byte read: one syscall less per read.
             sockets.WaitForDataBeforeAllocatingBuffer = false;
         });
+        builder.Services.AddSingleton(new TicketKeys(time, options.TicketRotation, options.SessionLifetime));
         builder.Services.AddSingleton<TlsTermination>();
         builder.Services.AddApiDocument();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -132,7 +133,8 @@ internal static partial class ApplianceServer
             var tls = kestrel.ApplicationServices.GetRequiredService<TlsTermination>();
             kestrel.Listen(bind, options.HttpsPort, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1;
+                // HTTP/2 when ALPN chose h2 (TlsTermination offers it first), else HTTP/1.1.
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.Use(tls.Use);
             });
             kestrel.Listen(bind, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
