@@ -244,7 +244,7 @@ MSG
 }
 
 cmd_bench() {
-  need_packages "${BUILD_PACKAGES[@]}" nginx-light libssl-dev wrk bc python3-cryptography util-linux
+  need_packages "${BUILD_PACKAGES[@]}" nginx-light libssl-dev wrk bc python3-cryptography util-linux nghttp2-client
   cmd_publish
   # nginx-light's own service is not wanted: the bench starts its own instances on loopback ports.
   systemctl disable --now nginx >/dev/null 2>&1 || pkill -x nginx 2>/dev/null || true

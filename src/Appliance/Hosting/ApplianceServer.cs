@@ -130,6 +130,13 @@ internal static partial class ApplianceServer
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = RequestLimits.MaxJsonBytes;
+            // Request head limits, named here because the README names them (Kestrel's defaults).
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 100;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 100;
+            kestrel.Limits.Http2.MaxFrameSize = 16 * 1024;
+            kestrel.Limits.Http2.HeaderTableSize = 4 * 1024;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
             var tls = kestrel.ApplicationServices.GetRequiredService<TlsTermination>();
             kestrel.Listen(bind, options.HttpsPort, listen =>
             {
