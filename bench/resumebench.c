@@ -77,6 +77,8 @@ static void *client(void *unused) {
         atomic_fetch_add(&handshakes, 1);
         if (SSL_session_reused(ssl)) atomic_fetch_add(&resumed, 1);
       }
+      // A clean close first: SSL_free without it marks the session not resumable (libssl's ssl_clear_bad_session).
+      SSL_shutdown(ssl);
       SSL_SESSION *next = SSL_get1_session(ssl);
       if (next && SSL_SESSION_is_resumable(next)) { if (session) SSL_SESSION_free(session); session = next; }
       else if (next) SSL_SESSION_free(next);
