@@ -41,7 +41,7 @@ BUILD_PACKAGES=(clang zlib1g-dev libsqlite3-0 libssl3 openssl ca-certificates cu
 # Tests run the JIT-built test projects (SQLite by its plain name) against real peers.
 # PKCS#12 and Ed25519 files from other tools (interop tests): NSS pk12util, GnuTLS certtool, Java keytool.
 TEST_PACKAGES=(libsqlite3-dev openssl curl swtpm swtpm-tools tpm2-tools chromium pebble python3-aiosmtpd afl++
-  libnss3-tools gnutls-bin default-jre-headless)
+  libnss3-tools gnutls-bin default-jre-headless nghttp2-client)
 # Coverage-guided fuzzing (./build.sh fuzz): afl++ drives the SharpFuzz-instrumented parsers.
 FUZZ_PACKAGES=(afl++ libssl3)
 # The virtual box (hw/qemu/launch.sh): QEMU (TCG), OVMF, swtpm, socat for QMP.
@@ -244,7 +244,7 @@ MSG
 }
 
 cmd_bench() {
-  need_packages "${BUILD_PACKAGES[@]}" nginx-light libssl-dev wrk bc python3-cryptography util-linux
+  need_packages "${BUILD_PACKAGES[@]}" nginx-light libssl-dev wrk bc python3-cryptography util-linux nghttp2-client
   cmd_publish
   # nginx-light's own service is not wanted: the bench starts its own instances on loopback ports.
   systemctl disable --now nginx >/dev/null 2>&1 || pkill -x nginx 2>/dev/null || true

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""Makes the benchmark's certificates: a P-256 CA and N ECDSA P-256 leaves h00000.example.test ... sharing one key
-(the handshake cost is the same; one key keeps generation fast), as PEM files for nginx and bundles of 100 for the
-appliance's import API. Usage: make-certs.py OUT_DIR N"""
+"""Makes the benchmark's certificates: a P-256 CA and N leaves h00000.example.test ... sharing one key, ECDSA P-256
+or RSA-2048 (the handshake cost is the same; one key keeps generation fast), as PEM files for nginx and bundles of 100
+for the appliance's import API. Usage: make-certs.py OUT_DIR N [ec|rsa]"""
 import datetime, os, sys
 from cryptography import x509
 from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 out, count = sys.argv[1], int(sys.argv[2])
+key_type = sys.argv[3] if len(sys.argv) > 3 else "ec"
 os.makedirs(os.path.join(out, "certs"), exist_ok=True)
 now = datetime.datetime.now(datetime.timezone.utc)
 ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -19,7 +20,7 @@ ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).publi
       .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
       .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
       .sign(ca_key, hashes.SHA256()))
-leaf_key = ec.generate_private_key(ec.SECP256R1())
+leaf_key = rsa.generate_private_key(65537, 2048) if key_type == "rsa" else ec.generate_private_key(ec.SECP256R1())
 key_pem = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 ca_pem = ca.public_bytes(serialization.Encoding.PEM)
 open(os.path.join(out, "ca.crt"), "wb").write(ca_pem)

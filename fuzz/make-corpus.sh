@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 CORPUS=$PWD/corpus FIXTURES=$PWD/Appliance.Fuzz/Fixtures
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cd "$work"
-rm -rf "$CORPUS"; mkdir -p "$CORPUS"/{certificate-file,asn1-guard,dns-message,tpm-response,acme-json,ocsp-response}
+rm -rf "$CORPUS"; mkdir -p "$CORPUS"/{certificate-file,asn1-guard,dns-message,tpm-response,acme-json,ocsp-response,server-name}
 C=$CORPUS/certificate-file A=$CORPUS/asn1-guard
 ossl() { openssl "$@" 2>/dev/null; }
 
@@ -123,5 +123,16 @@ docs = {
     "renewal-info": '{"suggestedWindow":{"start":"2027-01-01T00:00:00Z","end":"2027-01-03T00:00:00Z"},"explanationURL":"https://ca.example/why"}',
 }
 for n, d in docs.items(): put("acme-json", n, d.encode())
+PY
+# ClientHello server_name extension bodies (RFC 6066 section 3): one well-formed entry and the shapes libssl refuses.
+CORPUS=$CORPUS /usr/bin/python3 - <<'PY'
+import os, struct
+def ext(*entries):
+    body = b"".join(bytes([t]) + struct.pack(">H", len(n)) + n for t, n in entries)
+    return struct.pack(">H", len(body)) + body
+for name, data in {"one-name": ext((0, b"www.example.test")), "two-names": ext((0, b"a.test"), (0, b"b.test")),
+                   "other-type": ext((1, b"www.example.test")), "idn": ext((0, "bücher.example".encode())),
+                   "nul": ext((0, b"evil.test\x00good.test")), "empty-list": ext()}.items():
+    open(os.path.join(os.environ["CORPUS"], "server-name", name), "wb").write(data)
 PY
 du -sh "$CORPUS"; for d in "$CORPUS"/*; do echo "$(basename "$d"): $(ls "$d" | wc -l) files"; done

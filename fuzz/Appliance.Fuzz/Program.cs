@@ -9,7 +9,7 @@ using Appliance.Fuzz.Targets;
 FuzzTarget[] targets =
 [
     new CertificateFileTarget(), new Asn1GuardTarget(), new DnsMessageTarget(),
-    new TpmResponseTarget(), new AcmeJsonTarget(), new OcspResponseTarget(),
+    new TpmResponseTarget(), new AcmeJsonTarget(), new OcspResponseTarget(), new ServerNameTarget(),
 ];
 
 if (args.Length == 0 || args[0] == "list")

@@ -123,16 +123,25 @@ internal static partial class ApplianceServer
             // Read straight into a buffer rather than first waiting with a zero-byte read: one syscall less per read.
             sockets.WaitForDataBeforeAllocatingBuffer = false;
         });
+        builder.Services.AddSingleton(new TicketKeys(time, options.TicketRotation, options.SessionLifetime));
         builder.Services.AddSingleton<TlsTermination>();
         builder.Services.AddApiDocument();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = RequestLimits.MaxJsonBytes;
+            // Request head limits, named here because the README names them (Kestrel's defaults).
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 100;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 100;
+            kestrel.Limits.Http2.MaxFrameSize = 16 * 1024;
+            kestrel.Limits.Http2.HeaderTableSize = 4 * 1024;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
             var tls = kestrel.ApplicationServices.GetRequiredService<TlsTermination>();
             kestrel.Listen(bind, options.HttpsPort, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1;
+                // HTTP/2 when ALPN chose h2 (TlsTermination offers it first), else HTTP/1.1.
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.Use(tls.Use);
             });
             kestrel.Listen(bind, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);

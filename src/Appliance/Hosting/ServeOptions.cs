@@ -27,6 +27,12 @@ internal sealed record ServeOptions(
     /// <summary>How long the site's upstream may stay silent (<c>--site-timeout</c>) before the client gets 504.</summary>
     public TimeSpan SiteTimeout { get; init; } = DefaultSiteTimeout;
 
+    /// <summary>How long one session ticket key seals new tickets (<c>--tls-ticket-rotation</c>).</summary>
+    public TimeSpan TicketRotation { get; init; } = Tls.TicketKeys.DefaultRotation;
+
+    /// <summary>How long a TLS session resumes (<c>--tls-session-lifetime</c>): libssl's session timeout and the ticket lifetime.</summary>
+    public TimeSpan SessionLifetime { get; init; } = Tls.TicketKeys.DefaultLifetime;
+
     public const long DefaultSiteMaxBody = 2L << 30;
     public static readonly TimeSpan DefaultSiteTimeout = TimeSpan.FromSeconds(100);
 
@@ -42,6 +48,8 @@ internal sealed record ServeOptions(
                           [--site-timeout 100]   (seconds the site's upstream may stay silent before 504)
                           [--acme-ca-file PATH]   (or APPLIANCE_ACME_CA_FILE: CA certificates for a private ACME server)
                           [--dns-server ADDRESS[:PORT]]   (the resolver for CAA pre-checks; default: /etc/resolv.conf)
+                          [--tls-ticket-rotation 43200]   (seconds one session ticket key seals new tickets)
+                          [--tls-session-lifetime 7200]   (seconds a TLS session resumes; at most 604800)
           appliance routes        (prints every route of /appliance: method, pattern, and the audit log's action)
           appliance --version
         """;
@@ -55,6 +63,8 @@ internal sealed record ServeOptions(
         int httpsPort = 443, httpPort = 80;
         var siteMaxBody = DefaultSiteMaxBody;
         var siteTimeout = DefaultSiteTimeout;
+        var ticketRotation = Tls.TicketKeys.DefaultRotation;
+        var sessionLifetime = Tls.TicketKeys.DefaultLifetime;
         for (var i = 0; i < args.Count; i++)
         {
             string Value()
@@ -86,6 +96,8 @@ internal sealed record ServeOptions(
                     siteTimeout = int.TryParse(seconds, out var whole) && whole is > 0 and <= 86_400 ? TimeSpan.FromSeconds(whole)
                         : throw new ArgumentException($"--site-timeout {seconds}: give whole seconds from 1 to 86400.");
                     break;
+                case "--tls-ticket-rotation": ticketRotation = Seconds(args[i], Value(), 1, 7 * 86_400); break;
+                case "--tls-session-lifetime": sessionLifetime = Seconds(args[i], Value(), 1, 7 * 86_400); break;
                 case "--tpm-pcrs": pcrText = Value(); break;
                 case "--acme-ca-file": acmeCaFile = Value(); break;
                 case "--dns-server":
@@ -122,8 +134,18 @@ internal sealed record ServeOptions(
         acmeCaFile ??= Environment.GetEnvironmentVariable(Acme.AcmeHttp.CaFileVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         if (acmeCaFile is not null && !File.Exists(acmeCaFile))
             throw new ArgumentException($"--acme-ca-file {acmeCaFile}: no such file; give a PEM file with the CA certificates of the ACME server.");
-        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) { AcmeCaFile = acmeCaFile, DnsServer = dnsServer, SiteMaxBody = siteMaxBody, SiteTimeout = siteTimeout };
+        return new ServeOptions(Path.GetFullPath(stateDirectory), bind, httpsPort, httpPort, keyProtection, tpm, pcrText is null ? [] : Pcrs(pcrText), siteUpstream) 
+        {
+            AcmeCaFile = acmeCaFile, DnsServer = dnsServer, SiteMaxBody = siteMaxBody, SiteTimeout = siteTimeout,
+            TicketRotation = ticketRotation, SessionLifetime = sessionLifetime,
+        };
     }
+
+    /// <summary>Whole seconds from <paramref name="least"/> to <paramref name="most"/>.</summary>
+    private static TimeSpan Seconds(string option, string value, int least, int most) =>
+        int.TryParse(value, System.Globalization.NumberStyles.None, null, out var whole) && whole >= least && whole <= most
+            ? TimeSpan.FromSeconds(whole)
+            : throw new ArgumentException($"{option} {value}: give whole seconds from {least} to {most}.");
 
     /// <summary>A comma-separated list of PCR indices of the SHA-256 bank (0 to 23, PC Client profile), each once.</summary>
     private static int[] Pcrs(string text)

@@ -90,6 +90,7 @@ public sealed class RawUpstream : IAsyncDisposable
                 var requestLine = lines[0].Split(' ');
                 var headers = new List<(string, string)>();
                 var anomalies = new List<string>();
+                if (requestLine.Length != 3 || requestLine[2] != "HTTP/1.1") anomalies.Add($"request line not 'METHOD TARGET HTTP/1.1': '{lines[0]}'");
                 foreach (var line in lines.Skip(1))
                 {
                     var colon = line.IndexOf(':');

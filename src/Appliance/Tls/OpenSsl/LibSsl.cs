@@ -36,6 +36,24 @@ internal static unsafe partial class LibSsl
     public const int TlsExtErrNoAck = 3;
     public const int AlertInternalError = 80;
     public const int TlsExtNameTypeHostName = 0;
+    public const uint TlsExtTypeServerName = 0;
+    public const int ClientHelloSuccess = 1;
+    public const int ClientHelloError = 0;
+    public const int MaxSessionIdContextLength = 32;
+
+    public const uint OsslParamUtf8String = 4;
+    public const uint OsslParamOctetString = 5;
+
+    /// <summary>OpenSSL 3's OSSL_PARAM (core.h): one named, typed value; an array ends with an all-zero one.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct OsslParam
+    {
+        public byte* Key;
+        public uint DataType;
+        public void* Data;
+        public nuint DataSize;
+        public nuint ReturnSize;
+    }
 
     [LibraryImport(Ssl)] public static partial nint TLS_server_method();
     [LibraryImport(Ssl)] public static partial nint SSL_CTX_new(nint method);
@@ -50,6 +68,10 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Ssl)] public static partial int SSL_CTX_use_PrivateKey(nint ctx, nint key);
     [LibraryImport(Ssl)] public static partial int SSL_CTX_check_private_key(nint ctx);
     [LibraryImport(Ssl)] public static partial void SSL_CTX_set_alpn_select_cb(nint ctx, nint callback, nint arg);
+    [LibraryImport(Ssl)] public static partial void SSL_CTX_set_client_hello_cb(nint ctx, nint callback, nint arg);
+    [LibraryImport(Ssl)] public static partial int SSL_CTX_set_tlsext_ticket_key_evp_cb(nint ctx, nint callback);
+    [LibraryImport(Ssl)] public static partial int SSL_CTX_set_session_id_context(nint ctx, byte* context, uint length);
+    [LibraryImport(Ssl)] public static partial nint SSL_CTX_set_timeout(nint ctx, nint seconds);
 
     [LibraryImport(Ssl)] public static partial nint SSL_new(nint ctx);
     [LibraryImport(Ssl)] public static partial void SSL_free(nint ssl);
@@ -62,6 +84,9 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Ssl)] public static partial int SSL_shutdown(nint ssl);
     [LibraryImport(Ssl)] public static partial nint SSL_get_servername(nint ssl, int type);
     [LibraryImport(Ssl)] public static partial nint SSL_set_SSL_CTX(nint ssl, nint ctx);
+    [LibraryImport(Ssl)] public static partial int SSL_client_hello_get0_ext(nint ssl, uint type, byte** data, nuint* length);
+    [LibraryImport(Ssl)] public static partial void SSL_get0_alpn_selected(nint ssl, byte** data, uint* length);
+    [LibraryImport(Ssl)] public static partial int SSL_session_reused(nint ssl);
     [LibraryImport(Ssl)] public static partial int SSL_select_next_proto(byte** output, byte* outputLength, byte* serverProtocols, uint serverLength, byte* clientProtocols, uint clientLength);
 
     [LibraryImport(Crypto)] public static partial nint BIO_s_mem();
@@ -74,6 +99,10 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Crypto)] public static partial void X509_free(nint x509);
     [LibraryImport(Crypto)] public static partial nint d2i_AutoPrivateKey(nint reuse, byte** input, nint length);
     [LibraryImport(Crypto)] public static partial void EVP_PKEY_free(nint key);
+    [LibraryImport(Crypto)] public static partial nint EVP_aes_256_cbc();
+    [LibraryImport(Crypto)] public static partial int EVP_EncryptInit_ex(nint ctx, nint cipher, nint engine, byte* key, byte* iv);
+    [LibraryImport(Crypto)] public static partial int EVP_DecryptInit_ex(nint ctx, nint cipher, nint engine, byte* key, byte* iv);
+    [LibraryImport(Crypto)] public static partial int EVP_MAC_CTX_set_params(nint ctx, OsslParam* parameters);
     [LibraryImport(Crypto)] public static partial ulong ERR_get_error();
     [LibraryImport(Crypto)] public static partial void ERR_clear_error();
     [LibraryImport(Crypto)] public static partial void ERR_error_string_n(ulong error, byte* buffer, nuint length);

@@ -37,6 +37,9 @@ internal sealed unsafe class ServingContext : SafeHandle
     /// <summary>A context with the appliance's TLS settings and no certificate.</summary>
     public static ServingContext CreateBare() => CreateBare(null);
 
+    /// <summary>The raw SSL_CTX (for settings only the dispatch context has: callbacks, session timeout).</summary>
+    public nint Handle => handle;
+
     private static ServingContext CreateBare(string? certificateId)
     {
         var ctx = LibSsl.SSL_CTX_new(LibSsl.TLS_server_method());
@@ -48,12 +51,17 @@ internal sealed unsafe class ServingContext : SafeHandle
             Check(LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlSetMaxProtoVersion, LibSsl.Tls13Version, 0) == 1, "set TLS 1.3 as the newest protocol");
             Check(LibSsl.SSL_CTX_set_cipher_list(ctx, Tls12Ciphers) == 1, "set the TLS 1.2 ciphers");
             Check(LibSsl.SSL_CTX_set_ciphersuites(ctx, Tls13Suites) == 1, "set the TLS 1.3 suites");
-            LibSsl.SSL_CTX_set_options(ctx, LibSsl.OpCipherServerPreference | LibSsl.OpPrioritizeChaCha | LibSsl.OpNoRenegotiation | LibSsl.OpNoTicket);
-            // Every handshake is a full one, as with the runtime's SslStream server default here: no server-side
-            // session cache to grow with the number of clients, no session tickets under keys held in memory.
+            LibSsl.SSL_CTX_set_options(ctx, LibSsl.OpCipherServerPreference | LibSsl.OpPrioritizeChaCha | LibSsl.OpNoRenegotiation);
+            // Resumption by session tickets only (stateless: no server-side cache to grow with the number of clients),
+            // one ticket per handshake, sealed with the keys of TicketKeys (the dispatch context's callback). Each
+            // certificate's context has its own session id context, which the ticket carries: a ticket made for one
+            // certificate never resumes a handshake whose server name selects another (libssl compares the two).
             LibSsl.SSL_CTX_ctrl(ctx, LibSsl.CtrlSetSessionCacheMode, 0, 0);
-            LibSsl.SSL_CTX_set_num_tickets(ctx, 0);
-            LibSsl.SSL_CTX_set_alpn_select_cb(ctx, (nint)(delegate* unmanaged<nint, byte**, byte*, byte*, uint, nint, int>)&SelectHttp11, 0);
+            LibSsl.SSL_CTX_set_num_tickets(ctx, 1);
+            var sessionContext = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(certificateId ?? "(dispatch)"));
+            fixed (byte* id = sessionContext)
+                Check(LibSsl.SSL_CTX_set_session_id_context(ctx, id, (uint)sessionContext.Length) == 1, "set the session id context");
+            LibSsl.SSL_CTX_set_alpn_select_cb(ctx, (nint)(delegate* unmanaged<nint, byte**, byte*, byte*, uint, nint, int>)&SelectProtocol, 0);
             return context;
         }
         catch
@@ -118,23 +126,24 @@ internal sealed unsafe class ServingContext : SafeHandle
         if (!ok) throw new CryptographicException($"libssl could not {what}: {LibSsl.LastError()}");
     }
 
-    /// <summary>"http/1.1" in ALPN wire form (length-prefixed), in native memory that never moves or goes away.</summary>
-    private static readonly byte* Http11 = MakeHttp11();
+    /// <summary>The protocols offered by ALPN in our order of preference, in wire form (length-prefixed), in native memory that never moves or goes away.</summary>
+    private static readonly byte* Protocols = MakeProtocols();
+    private const uint ProtocolsLength = 12;
 
-    private static byte* MakeHttp11()
+    private static byte* MakeProtocols()
     {
-        ReadOnlySpan<byte> wire = "\u0008http/1.1"u8;
+        ReadOnlySpan<byte> wire = "\u0002h2\u0008http/1.1"u8;
         var memory = (byte*)NativeMemory.Alloc((nuint)wire.Length);
         wire.CopyTo(new Span<byte>(memory, wire.Length));
         return memory;
     }
 
-    /// <summary>ALPN: HTTP/1.1 when the client offers it; otherwise no ALPN answer (the client then speaks HTTP/1.1 anyway or leaves).</summary>
+    /// <summary>ALPN: HTTP/2 when the client offers it, else HTTP/1.1 when it offers that; otherwise no ALPN answer (the client then speaks HTTP/1.1 anyway or leaves).</summary>
     [UnmanagedCallersOnly]
-    private static int SelectHttp11(nint ssl, byte** output, byte* outputLength, byte* clientProtocols, uint clientLength, nint arg)
+    private static int SelectProtocol(nint ssl, byte** output, byte* outputLength, byte* clientProtocols, uint clientLength, nint arg)
     {
         const int Negotiated = 1;
-        return LibSsl.SSL_select_next_proto(output, outputLength, Http11, 9, clientProtocols, clientLength) == Negotiated
+        return LibSsl.SSL_select_next_proto(output, outputLength, Protocols, ProtocolsLength, clientProtocols, clientLength) == Negotiated
             ? LibSsl.TlsExtErrOk
             : LibSsl.TlsExtErrNoAck;
     }

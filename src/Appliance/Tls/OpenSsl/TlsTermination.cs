@@ -12,8 +12,9 @@ namespace Appliance.Tls.OpenSsl;
 
 /// <summary>
 /// TLS for the HTTPS listener, as Kestrel connection middleware over libssl: each connection starts in the
-/// dispatch context, whose SNI callback picks the certificate by the selection rules (server name and local
-/// address) and switches the connection to that certificate's SSL_CTX, made once and kept. The TLS records
+/// dispatch context, whose ClientHello callback picks the certificate by the selection rules (server name and local
+/// address) and switches the connection to that certificate's SSL_CTX, made once and kept. Sessions resume by
+/// tickets sealed under <see cref="TicketKeys"/>; ALPN offers h2 and http/1.1. The TLS records
 /// go through memory BIOs between Kestrel's socket pipes and the HTTP layer's pipes, so the sockets, the
 /// threads and HTTP stay Kestrel's; only the TLS state machine is libssl's own, one SSL_CTX per certificate
 /// as nginx keeps them (the runtime's SslStream shares one process-wide SSL_CTX cache that is emptied every
@@ -26,17 +27,24 @@ internal sealed partial class TlsTermination : IDisposable
     private readonly ILogger<TlsTermination> _logger;
     private readonly ServingContext _dispatch;
     private readonly OcspStapling _stapling;
+    private readonly TicketKeys _tickets;
 
-    public TlsTermination(TlsCertificateSelector selector, OcspStapling stapling, ILogger<TlsTermination> logger)
+    public TlsTermination(TlsCertificateSelector selector, OcspStapling stapling, TicketKeys tickets, ILogger<TlsTermination> logger)
     {
         _selector = selector;
         _stapling = stapling;
+        _tickets = tickets;
         _logger = logger;
         _dispatch = ServingContext.CreateBare();
+        // Callbacks and the session timeout are read from the context a connection starts in, whichever context the
+        // ClientHello callback then switches it to.
         unsafe
         {
-            LibSsl.SSL_CTX_callback_ctrl(_dispatch.DangerousGetHandle(), LibSsl.CtrlSetTlsExtServerNameCallback,
-                (nint)(delegate* unmanaged<nint, int*, nint, int>)&OnServerName);
+            var ctx = _dispatch.Handle;
+            LibSsl.SSL_CTX_set_client_hello_cb(ctx, (nint)(delegate* unmanaged<nint, int*, nint, int>)&OnClientHello, 0);
+            LibSsl.SSL_CTX_callback_ctrl(ctx, LibSsl.CtrlSetTlsExtServerNameCallback, (nint)(delegate* unmanaged<nint, int*, nint, int>)&OnServerName);
+            LibSsl.SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, (nint)(delegate* unmanaged<nint, byte*, byte*, nint, nint, int, int>)&OnTicketKey);
+            LibSsl.SSL_CTX_set_timeout(ctx, (nint)tickets.Lifetime.TotalSeconds);
         }
     }
 
@@ -50,7 +58,7 @@ internal sealed partial class TlsTermination : IDisposable
     private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
         var local = (context.LocalEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        using var session = TlsSession.Create(_dispatch, _selector, _stapling, local);
+        using var session = TlsSession.Create(_dispatch, _selector, _stapling, _tickets, local);
         // Kestrel's own timeouts start with HTTP, after this middleware: a client that connects and never finishes
         // the handshake (or never sends a ClientHello) is cut off here, or it would hold its descriptor for good.
         using var handshakeTimeout = new CancellationTokenSource(HandshakeTimeout);
@@ -71,7 +79,7 @@ internal sealed partial class TlsTermination : IDisposable
             return;
         }
 
-        var feature = new TlsFeature();
+        var feature = new TlsFeature(session.ApplicationProtocol());
         context.Features.Set<ITlsConnectionFeature>(feature);
         context.Features.Set<ITlsApplicationProtocolFeature>(feature);
         var application = session.StartPumps(transport);
@@ -87,27 +95,35 @@ internal sealed partial class TlsTermination : IDisposable
         }
     }
 
-    /// <summary>SNI callback: switch the connection to the chosen certificate's context.</summary>
+    /// <summary>
+    /// ClientHello callback, before libssl looks at a ticket or makes a session: reads the server name and switches the
+    /// connection to the chosen certificate's context, so the session id context compared with a ticket's is already
+    /// that certificate's (libssl's own SNI callback runs only after the ticket has been accepted).
+    /// </summary>
     [UnmanagedCallersOnly]
-    private static unsafe int OnServerName(nint ssl, int* alert, nint arg)
+    private static unsafe int OnClientHello(nint ssl, int* alert, nint arg)
     {
         var session = t_handshaking;
-        if (session is null) { *alert = LibSsl.AlertInternalError; return LibSsl.TlsExtErrAlertFatal; }
+        if (session is null) { *alert = LibSsl.AlertInternalError; return LibSsl.ClientHelloError; }
         try
         {
-            var name = Marshal.PtrToStringUTF8(LibSsl.SSL_get_servername(ssl, LibSsl.TlsExtNameTypeHostName));
+            byte* extension;
+            nuint length;
+            var name = LibSsl.SSL_client_hello_get0_ext(ssl, LibSsl.TlsExtTypeServerName, &extension, &length) == 1 && length <= ushort.MaxValue + 2u
+                ? ServerNameExtension.HostName(new ReadOnlySpan<byte>(extension, (int)length))
+                : null;
             session.ServerName = name;
             for (var attempt = 0; ; attempt++)
             {
                 var context = session.Selector.ContextFor(name, session.LocalAddress);
-                if (context is null) { *alert = LibSsl.AlertInternalError; return LibSsl.TlsExtErrAlertFatal; }
+                if (context is null) { *alert = LibSsl.AlertInternalError; return LibSsl.ClientHelloError; }
                 var added = false;
                 try
                 {
                     context.DangerousAddRef(ref added);
                     LibSsl.SSL_set_SSL_CTX(ssl, context.DangerousGetHandle());
                     session.CertificateId = context.CertificateId;
-                    return LibSsl.TlsExtErrOk;
+                    return LibSsl.ClientHelloSuccess;
                 }
                 catch (ObjectDisposedException) when (attempt == 0)
                 {
@@ -123,7 +139,60 @@ internal sealed partial class TlsTermination : IDisposable
         {
             session.Failure = e.Message;
             *alert = LibSsl.AlertInternalError;
-            return LibSsl.TlsExtErrAlertFatal;
+            return LibSsl.ClientHelloError;
+        }
+    }
+
+    /// <summary>SNI callback: the ClientHello callback has chosen the certificate already; this only acknowledges the name.</summary>
+    [UnmanagedCallersOnly]
+    private static unsafe int OnServerName(nint ssl, int* alert, nint arg) => LibSsl.TlsExtErrOk;
+
+    /// <summary>
+    /// Session ticket keys (SSL_CTX_set_tlsext_ticket_key_evp_cb): to seal, name the current key, a fresh IV, AES-256-CBC
+    /// and HMAC-SHA-256 under it; to open, find the key the ticket names: 1 when it is current, 2 when retired (libssl
+    /// then issues a new ticket under the current key), 0 when none is (a full handshake, as for an expired ticket).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static unsafe int OnTicketKey(nint ssl, byte* keyName, byte* iv, nint cipher, nint mac, int encrypt)
+    {
+        const int NotFound = 0, Fatal = -1;
+        try
+        {
+            var keys = t_handshaking?.Tickets;
+            if (keys is null) return encrypt == 1 ? Fatal : NotFound;
+            if (encrypt == 1)
+            {
+                var current = keys.Current;
+                current.Name.CopyTo(new Span<byte>(keyName, TicketKeys.NameLength));
+                System.Security.Cryptography.RandomNumberGenerator.Fill(new Span<byte>(iv, 16));
+                return Initialise(current, iv, cipher, mac, encrypt: true) ? 1 : Fatal;
+            }
+            if (keys.Find(new ReadOnlySpan<byte>(keyName, TicketKeys.NameLength)) is not { } found) return NotFound;
+            return Initialise(found.Key, iv, cipher, mac, encrypt: false) ? (found.IsCurrent ? 1 : 2) : NotFound;
+        }
+        catch (Exception)
+        {
+            return encrypt == 1 ? Fatal : NotFound; // nothing may escape into libssl
+        }
+    }
+
+    private static unsafe bool Initialise(TicketKeys.Key key, byte* iv, nint cipher, nint mac, bool encrypt)
+    {
+        fixed (byte* aes = key.Aes)
+        fixed (byte* hmac = key.Hmac)
+        fixed (byte* keyParameter = "key\0"u8)
+        fixed (byte* digestParameter = "digest\0"u8)
+        fixed (byte* sha256 = "SHA256\0"u8)
+        {
+            var initialised = encrypt
+                ? LibSsl.EVP_EncryptInit_ex(cipher, LibSsl.EVP_aes_256_cbc(), 0, aes, iv)
+                : LibSsl.EVP_DecryptInit_ex(cipher, LibSsl.EVP_aes_256_cbc(), 0, aes, iv);
+            if (initialised != 1) return false;
+            var parameters = stackalloc LibSsl.OsslParam[3];
+            parameters[0] = new LibSsl.OsslParam { Key = keyParameter, DataType = LibSsl.OsslParamOctetString, Data = hmac, DataSize = TicketKeys.HmacKeyLength, ReturnSize = nuint.MaxValue };
+            parameters[1] = new LibSsl.OsslParam { Key = digestParameter, DataType = LibSsl.OsslParamUtf8String, Data = sha256, DataSize = 6, ReturnSize = nuint.MaxValue };
+            parameters[2] = default;
+            return LibSsl.EVP_MAC_CTX_set_params(mac, parameters) == 1;
         }
     }
 
@@ -170,12 +239,15 @@ internal sealed partial class TlsTermination : IDisposable
         private Task _readPump = Task.CompletedTask;
         private Task _writePump = Task.CompletedTask;
 
-        private TlsSession(TlsCertificateSelector selector, OcspStapling stapling, IPAddress localAddress)
+        private TlsSession(TlsCertificateSelector selector, OcspStapling stapling, TicketKeys tickets, IPAddress localAddress)
         {
             Selector = selector;
             Stapling = stapling;
+            Tickets = tickets;
             LocalAddress = localAddress;
         }
+
+        public TicketKeys Tickets { get; }
 
         public TlsCertificateSelector Selector { get; }
         public OcspStapling Stapling { get; }
@@ -186,9 +258,9 @@ internal sealed partial class TlsTermination : IDisposable
         public string? ServerName { get; set; }
         public string? Failure { get; set; }
 
-        public static TlsSession Create(ServingContext dispatch, TlsCertificateSelector selector, OcspStapling stapling, IPAddress localAddress)
+        public static TlsSession Create(ServingContext dispatch, TlsCertificateSelector selector, OcspStapling stapling, TicketKeys tickets, IPAddress localAddress)
         {
-            var session = new TlsSession(selector, stapling, localAddress);
+            var session = new TlsSession(selector, stapling, tickets, localAddress);
             session._ssl = LibSsl.SSL_new(dispatch.DangerousGetHandle());
             if (session._ssl == 0) throw new IOException("libssl could not start a TLS connection: " + LibSsl.LastError());
             session._readBio = LibSsl.BIO_new(LibSsl.BIO_s_mem());
@@ -202,6 +274,15 @@ internal sealed partial class TlsTermination : IDisposable
             session._biosOwnedBySsl = true;
             LibSsl.SSL_set_accept_state(session._ssl);
             return session;
+        }
+
+        /// <summary>The protocol ALPN chose ("h2" or "http/1.1"); HTTP/1.1 when the client offered none.</summary>
+        public unsafe ReadOnlyMemory<byte> ApplicationProtocol()
+        {
+            byte* data;
+            uint length;
+            LibSsl.SSL_get0_alpn_selected(_ssl, &data, &length);
+            return length == 2 && data[0] == (byte)'h' && data[1] == (byte)'2' ? TlsFeature.Http2 : TlsFeature.Http11;
         }
 
         /// <summary>Runs the handshake over the socket pipes; null when done, else why it failed.</summary>
@@ -414,12 +495,13 @@ internal sealed partial class TlsTermination : IDisposable
     }
 
     /// <summary>Marks the connection as HTTPS for the HTTP layer (scheme, secure cookies, HSTS).</summary>
-    private sealed class TlsFeature : ITlsConnectionFeature, ITlsApplicationProtocolFeature
+    private sealed class TlsFeature(ReadOnlyMemory<byte> applicationProtocol) : ITlsConnectionFeature, ITlsApplicationProtocolFeature
     {
+        public static readonly ReadOnlyMemory<byte> Http11 = "http/1.1"u8.ToArray();
+        public static readonly ReadOnlyMemory<byte> Http2 = "h2"u8.ToArray();
         public X509Certificate2? ClientCertificate { get; set; }
         public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult<X509Certificate2?>(null);
-        private static readonly ReadOnlyMemory<byte> Http11 = "http/1.1"u8.ToArray();
-        public ReadOnlyMemory<byte> ApplicationProtocol => Http11;
+        public ReadOnlyMemory<byte> ApplicationProtocol => applicationProtocol;
     }
 
     [LoggerMessage(EventId = EventIds.Tls.HandshakeFailed, Level = LogLevel.Debug, Message = "TLS handshake {ConnectionId} from {Remote} (server name {ServerName}) failed: {Reason}")]
