@@ -416,7 +416,7 @@ internal sealed partial class TlsTermination : IDisposable
                     var buffer = read.Buffer;
                     lock (_sync)
                     {
-                        foreach (var segment in buffer) Encrypt(segment.Span);
+                        EncryptAll(buffer);
                         if (read.IsCompleted)
                         {
                             // The last response: close_notify leaves with it, in the same send.
@@ -433,6 +433,36 @@ internal sealed partial class TlsTermination : IDisposable
             finally
             {
                 await reader.CompleteAsync();
+            }
+        }
+
+        /// <summary>
+        /// Encrypts what the HTTP layer wrote: one segment as it is; several (small frames and responses, 4 KiB pool
+        /// blocks) gathered into full 16 KiB records instead of one record per segment.
+        /// </summary>
+        private void EncryptAll(in System.Buffers.ReadOnlySequence<byte> buffer)
+        {
+            if (buffer.IsSingleSegment)
+            {
+                Encrypt(buffer.FirstSpan);
+                return;
+            }
+            const int MaxRecord = 16 * 1024;
+            var gather = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxRecord);
+            try
+            {
+                var rest = buffer;
+                while (!rest.IsEmpty)
+                {
+                    var count = (int)Math.Min(rest.Length, MaxRecord);
+                    System.Buffers.BuffersExtensions.CopyTo(rest.Slice(0, count), gather);
+                    Encrypt(gather.AsSpan(0, count));
+                    rest = rest.Slice(count);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(gather, clearArray: true);
             }
         }
 
