@@ -80,9 +80,30 @@ public sealed class SessionResumptionTests(ResumptionApplianceFixture fixture) :
         Assert.Contains("HTTP/1.1 200", first);
         Assert.Contains($"TLS session ticket lifetime hint: {ResumptionApplianceFixture.LifetimeSeconds} (seconds)", first);
 
-        var second = Connect("a.resume.test", protocol, sessionIn: session);
+        var renewed = SessionFile("renewed.pem");
+        var second = Connect("a.resume.test", protocol, sessionIn: session, sessionOut: renewed);
         Assert.True(Reused(second), second);
         Assert.Contains("HTTP/1.1 200", second);
+        if (protocol == "-tls1_3")
+        {
+            // A resumed TLS 1.3 handshake brings a new ticket (tickets are not reused, which would link the connections).
+            Assert.Contains("TLS session ticket lifetime hint:", second);
+            Assert.NotEqual(TicketOf(session), TicketOf(renewed));
+        }
+
+        // The session the resumed connection ended with resumes again (TLS 1.2 keeps its ticket while the key is current).
+        var third = Connect("a.resume.test", protocol, sessionIn: protocol == "-tls1_3" ? renewed : session);
+        Assert.True(Reused(third), third);
+    }
+
+    /// <summary>The session ticket bytes of a saved session (openssl sess_id prints them as a hex dump).</summary>
+    private static string TicketOf(string sessionFile)
+    {
+        var text = OpenSslFixture.RunIn("", null, "sess_id", "-in", sessionFile, "-text", "-noout");
+        var start = text.IndexOf("TLS session ticket:", StringComparison.Ordinal);
+        var end = text.IndexOf("Start Time:", start, StringComparison.Ordinal);
+        Assert.True(start >= 0 && end > start, "no ticket in the session:\n" + text);
+        return text[start..end];
     }
 
     [Theory]

@@ -87,6 +87,7 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Ssl)] public static partial int SSL_client_hello_get0_ext(nint ssl, uint type, byte** data, nuint* length);
     [LibraryImport(Ssl)] public static partial void SSL_get0_alpn_selected(nint ssl, byte** data, uint* length);
     [LibraryImport(Ssl)] public static partial int SSL_session_reused(nint ssl);
+    [LibraryImport(Ssl)] public static partial int SSL_version(nint ssl);
     [LibraryImport(Ssl)] public static partial int SSL_select_next_proto(byte** output, byte* outputLength, byte* serverProtocols, uint serverLength, byte* clientProtocols, uint clientLength);
 
     [LibraryImport(Crypto)] public static partial nint BIO_s_mem();

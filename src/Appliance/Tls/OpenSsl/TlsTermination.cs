@@ -149,8 +149,9 @@ internal sealed partial class TlsTermination : IDisposable
 
     /// <summary>
     /// Session ticket keys (SSL_CTX_set_tlsext_ticket_key_evp_cb): to seal, name the current key, a fresh IV, AES-256-CBC
-    /// and HMAC-SHA-256 under it; to open, find the key the ticket names: 1 when it is current, 2 when retired (libssl
-    /// then issues a new ticket under the current key), 0 when none is (a full handshake, as for an expired ticket).
+    /// and HMAC-SHA-256 under it; to open, find the key the ticket names: 1 when it is current (TLS 1.2), 2 when it is
+    /// retired or the handshake is TLS 1.3 (libssl then issues a new ticket under the current key), 0 when none is (a
+    /// full handshake, as for an expired ticket).
     /// </summary>
     [UnmanagedCallersOnly]
     private static unsafe int OnTicketKey(nint ssl, byte* keyName, byte* iv, nint cipher, nint mac, int encrypt)
@@ -168,7 +169,11 @@ internal sealed partial class TlsTermination : IDisposable
                 return Initialise(current, iv, cipher, mac, encrypt: true) ? 1 : Fatal;
             }
             if (keys.Find(new ReadOnlySpan<byte>(keyName, TicketKeys.NameLength)) is not { } found) return NotFound;
-            return Initialise(found.Key, iv, cipher, mac, encrypt: false) ? (found.IsCurrent ? 1 : 2) : NotFound;
+            // 2 renews: always in TLS 1.3, where libssl sends no new ticket on a resumed handshake otherwise (the client
+            // would reuse one ticket for ever, linking its connections), and for a ticket under a retired key.
+            const int Ok = 1, OkRenew = 2;
+            var renew = !found.IsCurrent || LibSsl.SSL_version(ssl) == LibSsl.Tls13Version;
+            return Initialise(found.Key, iv, cipher, mac, encrypt: false) ? (renew ? OkRenew : Ok) : NotFound;
         }
         catch (Exception)
         {
