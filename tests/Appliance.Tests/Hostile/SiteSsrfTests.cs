@@ -86,12 +86,14 @@ public sealed class SiteSsrfTests(SiteSsrfTests.Box box) : IClassFixture<SiteSsr
         Assert.Empty(_upstream.Requests);
     }
 
-    [Fact]
-    public async Task TheIssuesCurlReproductionGetsTheUpstreamNotTheSecretServer()
+    [Theory]
+    [InlineData("--http1.1")]
+    [InlineData("--http2")]
+    public async Task TheIssuesCurlReproductionGetsTheUpstreamNotTheSecretServer(string protocol)
     {
-        // curl -sk --path-as-is 'https://BOX//127.0.0.1:PORT/secret.txt', and the same with --request-target.
-        var viaPath = await RawTls.CurlAsync("--path-as-is", $"https://127.0.0.1:{_appliance.HttpsPort}//127.0.0.1:{_secret.Port}/secret.txt");
-        var viaTarget = await RawTls.CurlAsync("--request-target", $"//127.0.0.1:{_secret.Port}/secret.txt", $"https://127.0.0.1:{_appliance.HttpsPort}/");
+        // curl -sk --path-as-is 'https://BOX//127.0.0.1:PORT/secret.txt', and the same with --request-target (HTTP/2: the :path).
+        var viaPath = await RawTls.CurlAsync(protocol, "--path-as-is", $"https://127.0.0.1:{_appliance.HttpsPort}//127.0.0.1:{_secret.Port}/secret.txt");
+        var viaTarget = await RawTls.CurlAsync(protocol, "--request-target", $"//127.0.0.1:{_secret.Port}/secret.txt", $"https://127.0.0.1:{_appliance.HttpsPort}/");
 
         Assert.Equal(200, viaPath.Status);
         Assert.Equal(200, viaTarget.Status);
