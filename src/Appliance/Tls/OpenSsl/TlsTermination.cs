@@ -82,7 +82,7 @@ internal sealed partial class TlsTermination : IDisposable
         var feature = new TlsFeature(session.ApplicationProtocol());
         context.Features.Set<ITlsConnectionFeature>(feature);
         context.Features.Set<ITlsApplicationProtocolFeature>(feature);
-        var application = session.StartPumps(transport);
+        var application = session.Start(transport);
         context.Transport = application;
         try
         {
@@ -228,7 +228,7 @@ internal sealed partial class TlsTermination : IDisposable
         }
     }
 
-    /// <summary>One connection's libssl state and the two pumps between the socket pipes and the HTTP pipes.</summary>
+    /// <summary>One connection's libssl state, the read pump from the socket to the HTTP layer's input, and the writer that encrypts the HTTP layer's output in its flush.</summary>
     private sealed class TlsSession : IDisposable
     {
         private const int RecordBuffer = 16 * 1024 + 512;
@@ -240,9 +240,8 @@ internal sealed partial class TlsTermination : IDisposable
         private nint _writeBio;
         private bool _biosOwnedBySsl;
         private Pipe? _input;
-        private Pipe? _output;
+        private TlsWriter? _writer;
         private Task _readPump = Task.CompletedTask;
-        private Task _writePump = Task.CompletedTask;
 
         private TlsSession(TlsCertificateSelector selector, OcspStapling stapling, TicketKeys tickets, IPAddress localAddress)
         {
@@ -330,22 +329,41 @@ internal sealed partial class TlsTermination : IDisposable
             return error == LibSsl.ErrorSyscall ? "the connection ended during the handshake" : detail;
         }
 
-        /// <summary>Starts the pumps; returns the plaintext pipe pair the HTTP layer reads and writes.</summary>
-        public IDuplexPipe StartPumps(IDuplexPipe transport)
+        /// <summary>
+        /// Starts the read pump; returns the plaintext pair the HTTP layer reads and writes. Writes need no pump: the
+        /// writer encrypts in the HTTP layer's own flush, straight into the socket's pipe.
+        /// </summary>
+        public IDuplexPipe Start(IDuplexPipe transport)
         {
             _input = new Pipe(ApplicationPipe);
-            _output = new Pipe(ApplicationPipe);
+            _writer = new TlsWriter(this, transport.Output);
             _readPump = ReadPumpAsync(transport);
-            _writePump = WritePumpAsync(transport);
-            return new DuplexPipe(_input.Reader, _output.Writer);
+            return new DuplexPipe(_input.Reader, _writer);
         }
 
-        /// <summary>After the HTTP layer is done: flush its last bytes and close_notify, then stop reading.</summary>
+        /// <summary>After the HTTP layer is done: its last bytes (if any were left unflushed) and close_notify, then stop reading.</summary>
         public async Task StopAsync(IDuplexPipe transport)
         {
-            if (_output is null || _input is null) return;
-            await _output.Writer.CompleteAsync();
-            try { await _writePump; } catch (Exception) { /* the peer went away; nothing left to send */ }
+            if (_writer is null || _input is null) return;
+            try
+            {
+                lock (_sync)
+                {
+                    _writer.EncryptPending();
+                    LibSsl.SSL_shutdown(_ssl);
+                    LibSsl.ERR_clear_error();
+                    DrainTo(transport.Output);
+                }
+                await transport.Output.FlushAsync();
+            }
+            catch (Exception)
+            {
+                // the peer went away (or TLS failed): nothing left to send
+            }
+            finally
+            {
+                _writer.Release();
+            }
             await _input.Reader.CompleteAsync(); // releases a read pump waiting for the HTTP layer to read
             transport.Input.CancelPendingRead();
             try { await _readPump; } catch (Exception) { /* likewise */ }
@@ -362,14 +380,9 @@ internal sealed partial class TlsTermination : IDisposable
                 while (true)
                 {
                     // First round: records that came in with the client's last handshake message are already fed.
-                    bool closed, wrote;
-                    lock (_sync)
-                    {
-                        closed = Decrypt(writer);
-                        wrote = LibSsl.BIO_ctrl_pending(_writeBio) > 0;
-                    }
-                    // libssl answered something on its own (a key update, an alert): the write pump sends it.
-                    if (wrote) _output!.Reader.CancelPendingRead();
+                    // What libssl answers on its own while reading (a key update) leaves with the next write.
+                    bool closed;
+                    lock (_sync) closed = Decrypt(writer);
                     var flushed = await writer.FlushAsync();
                     if (closed || ended || flushed.IsCompleted) break;
 
@@ -409,65 +422,89 @@ internal sealed partial class TlsTermination : IDisposable
             }
         }
 
-        /// <summary>Plaintext pipe → libssl → socket, until the HTTP layer completes; then close_notify.</summary>
-        private async Task WritePumpAsync(IDuplexPipe transport)
-        {
-            var reader = _output!.Reader;
-            try
-            {
-                while (true)
-                {
-                    var read = await reader.ReadAsync();
-                    var buffer = read.Buffer;
-                    lock (_sync)
-                    {
-                        EncryptAll(buffer);
-                        if (read.IsCompleted)
-                        {
-                            // The last response: close_notify leaves with it, in the same send.
-                            LibSsl.SSL_shutdown(_ssl);
-                            LibSsl.ERR_clear_error();
-                        }
-                        DrainTo(transport.Output);
-                    }
-                    reader.AdvanceTo(buffer.End);
-                    var flushed = await transport.Output.FlushAsync();
-                    if (flushed.IsCompleted || read.IsCompleted) break;
-                }
-            }
-            finally
-            {
-                await reader.CompleteAsync();
-            }
-        }
-
         /// <summary>
-        /// Encrypts what the HTTP layer wrote: one segment as it is; several (small frames and responses, 4 KiB pool
-        /// blocks) gathered into full 16 KiB records instead of one record per segment.
+        /// The HTTP layer's writer: plaintext gathers in one pooled buffer and is encrypted into 16 KiB records when the
+        /// buffer fills or the HTTP layer flushes; the records go into the socket's pipe and that pipe's flush (with its
+        /// backpressure) is the answer to the HTTP layer's flush. The HTTP layer never writes from two threads at once
+        /// (HTTP/1.1's output producer and HTTP/2's frame writer each hold a lock); the lock here orders writes against
+        /// the read pump's SSL_read. The buffer goes back to the pool after every flush, so an idle connection holds none.
         /// </summary>
-        private void EncryptAll(in System.Buffers.ReadOnlySequence<byte> buffer)
+        private sealed class TlsWriter(TlsSession session, PipeWriter transport) : PipeWriter
         {
-            if (buffer.IsSingleSegment)
+            private const int Chunk = 16 * 1024;
+            private byte[]? _buffer;
+            private int _written;
+            private int _used;
+
+            public override Memory<byte> GetMemory(int sizeHint = 0)
             {
-                Encrypt(buffer.FirstSpan);
-                return;
-            }
-            const int MaxRecord = 16 * 1024;
-            var gather = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxRecord);
-            try
-            {
-                var rest = buffer;
-                while (!rest.IsEmpty)
+                var need = Math.Max(sizeHint, 1);
+                if (_buffer is not null && _buffer.Length - _written >= need) return _buffer.AsMemory(_written);
+                if (_written > 0)
                 {
-                    var count = (int)Math.Min(rest.Length, MaxRecord);
-                    System.Buffers.BuffersExtensions.CopyTo(rest.Slice(0, count), gather);
-                    Encrypt(gather.AsSpan(0, count));
-                    rest = rest.Slice(count);
+                    lock (session._sync)
+                    {
+                        EncryptPending();
+                        session.DrainTo(transport);
+                    }
                 }
+                if (_buffer is null || _buffer.Length < need)
+                {
+                    Release();
+                    _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(Chunk, need));
+                }
+                return _buffer.AsMemory(0);
             }
-            finally
+
+            public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+            public override void Advance(int bytes)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(gather, clearArray: true);
+                if (bytes < 0 || _buffer is null || bytes > _buffer.Length - _written) throw new ArgumentOutOfRangeException(nameof(bytes));
+                _written += bytes;
+                _used = Math.Max(_used, _written);
+            }
+
+            public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+            {
+                lock (session._sync)
+                {
+                    EncryptPending();
+                    session.DrainTo(transport);
+                }
+                Release();
+                return transport.FlushAsync(cancellationToken);
+            }
+
+            public override void CancelPendingFlush() => transport.CancelPendingFlush();
+
+            /// <summary>Kestrel's HTTP/1.1 producer forwards these to the serializers, which flush on them.</summary>
+            public override bool CanGetUnflushedBytes => true;
+
+            /// <summary>Plaintext gathered here and records not yet flushed into the socket (record overhead counted as data).</summary>
+            public override long UnflushedBytes => _written + (transport.CanGetUnflushedBytes ? transport.UnflushedBytes : 0);
+
+            /// <summary>The session's StopAsync sends what is left and close_notify once the HTTP layer is done.</summary>
+            public override void Complete(Exception? exception = null)
+            {
+            }
+
+            /// <summary>Encrypts the gathered plaintext; the caller holds the session's lock.</summary>
+            public void EncryptPending()
+            {
+                if (_written == 0) return;
+                session.Encrypt(_buffer.AsSpan(0, _written));
+                _written = 0;
+            }
+
+            /// <summary>Returns the buffer to the pool, wiped (it held plaintext); nothing may be pending.</summary>
+            public void Release()
+            {
+                if (_buffer is null || _written > 0) return;
+                _buffer.AsSpan(0, _used).Clear();
+                System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+                _used = 0;
             }
         }
 
