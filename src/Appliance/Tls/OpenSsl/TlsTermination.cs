@@ -364,9 +364,34 @@ internal sealed partial class TlsTermination : IDisposable
             {
                 _writer.Release();
             }
-            await _input.Reader.CompleteAsync(); // releases a read pump waiting for the HTTP layer to read
-            transport.Input.CancelPendingRead();
+            // Releases a read pump waiting for the HTTP layer to read; it then lingers (LingerAsync) until the client
+            // closes, or for LingerTime at most.
+            await _input.Reader.CompleteAsync();
+            using var linger = new CancellationTokenSource(LingerTime);
+            using var stop = linger.Token.Register(static input => ((PipeReader)input!).CancelPendingRead(), transport.Input);
             try { await _readPump; } catch (Exception) { /* likewise */ }
+        }
+
+        /// <summary>How long a closing connection still reads (and discards) what the client sends, and how much at most.</summary>
+        public static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+        public const long LingerBytes = 1 << 20;
+
+        /// <summary>
+        /// Lingering close, as nginx's: the HTTP layer is done (an answer such as 413 sent, close_notify after it) but
+        /// the client may still be sending a request body; closing the socket with its bytes unread makes the kernel
+        /// reset the connection, and the client would see the reset instead of the answer. So what it sends is read
+        /// and discarded until it closes, for <see cref="LingerTime"/> or <see cref="LingerBytes"/> at most.
+        /// </summary>
+        private static async Task LingerAsync(PipeReader input)
+        {
+            long discarded = 0;
+            while (discarded < LingerBytes)
+            {
+                var read = await input.ReadAsync();
+                discarded += read.Buffer.Length;
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCanceled || read.IsCompleted) return;
+            }
         }
 
         /// <summary>Socket → libssl → plaintext pipe, until the client closes or sends close_notify.</summary>
@@ -384,7 +409,12 @@ internal sealed partial class TlsTermination : IDisposable
                     bool closed;
                     lock (_sync) closed = Decrypt(writer);
                     var flushed = await writer.FlushAsync();
-                    if (closed || ended || flushed.IsCompleted) break;
+                    if (closed || ended) break;
+                    if (flushed.IsCompleted)
+                    {
+                        await LingerAsync(transport.Input);
+                        break;
+                    }
 
                     var read = await transport.Input.ReadAsync();
                     if (read.IsCanceled) break;
