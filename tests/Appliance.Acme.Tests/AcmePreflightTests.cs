@@ -125,7 +125,7 @@ public sealed class AcmePreflightTests : IDisposable
         Assert.Empty(await Preflight(issued: []).CheckAsync(Server(), "localhost", CancellationToken.None));
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var plain = new CertificateRequest("CN=plain", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
-        Assert.Empty(IssuerReachability.UrlsOf(plain));
+        Assert.Empty(Appliance.Certificates.AuthorityInformationAccess.HttpUrls(plain));
         Assert.Empty(await Preflight(issued: [plain]).CheckAsync(Server(), "localhost", CancellationToken.None));
     }
 
@@ -133,7 +133,7 @@ public sealed class AcmePreflightTests : IDisposable
     public async Task AtMostFourHostAndPortPairsAreTriedWhateverTheCertificatesName()
     {
         var many = Enumerable.Range(0, 12).Select(_ => IssuedWith([$"http://127.0.0.1:{ExternalTools.FreeTcpPort()}/ca.crt"], [])).ToList();
-        Assert.Equal(12, many.SelectMany(IssuerReachability.UrlsOf).Count());
+        Assert.Equal(12, many.SelectMany(Appliance.Certificates.AuthorityInformationAccess.HttpUrls).Count());
         var findings = await Preflight(issued: many).CheckAsync(Server(), "localhost", CancellationToken.None);
         Assert.Equal(IssuerReachability.MaxEndpoints, findings.Count);
         Assert.All(findings, f => Assert.Contains("could not reach the issuer's certificate (AIA caIssuers) URL http://127.0.0.1:", f.Message));

@@ -123,6 +123,20 @@ public sealed class FirstStartTests
         Assert.Contains($"--site-timeout {value}: give whole seconds from 1 to 86400.", error);
     }
 
+    [Theory]
+    [InlineData("--tls-ticket-rotation", "0")]
+    [InlineData("--tls-ticket-rotation", "604801")]
+    [InlineData("--tls-ticket-rotation", "12h")]
+    [InlineData("--tls-session-lifetime", "-1")]
+    [InlineData("--tls-session-lifetime", " 60")]
+    [InlineData("--tls-session-lifetime", "99999999999")]
+    public async Task ATicketRotationOrSessionLifetimeOutsideOneSecondToAWeekIsRefusedAtStartInWords(string option, string value)
+    {
+        var (exitCode, error) = await StartWithSoftwareKeysAsync(option, value);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"{option} {value}: give whole seconds from 1 to 604800.", error);
+    }
+
     private static Task<(int ExitCode, string Error)> StartWithSoftwareKeysAsync(params string[] options) =>
         StartAsync(["serve", "--state-dir", Directory.CreateTempSubdirectory().FullName, "--key-protection", "software", .. options]);
 

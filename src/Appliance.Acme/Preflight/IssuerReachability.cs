@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Appliance.Certificates;
 
 namespace Appliance.Acme.Preflight;
 
@@ -16,45 +16,15 @@ public static class IssuerReachability
     public const int MaxEndpoints = 4;
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>One URL an issued certificate names and what it is for, in words.</summary>
-    public sealed record IssuerUrl(string Purpose, Uri Url);
-
-    /// <summary>The http caIssuers and OCSP URLs of <paramref name="certificate"/>; none when the extension is absent or malformed.</summary>
-    public static IReadOnlyList<IssuerUrl> UrlsOf(X509Certificate2 certificate)
-    {
-        var urls = new List<IssuerUrl>();
-        foreach (var extension in certificate.Extensions)
-        {
-            if (extension.Oid?.Value != "1.3.6.1.5.5.7.1.1") continue;
-            try
-            {
-                var access = new X509AuthorityInformationAccessExtension(extension.RawData, extension.Critical);
-                foreach (var uri in access.EnumerateCAIssuersUris()) Add("certificate (AIA caIssuers) URL", uri);
-                foreach (var uri in access.EnumerateOcspUris()) Add("status (OCSP) URL", uri);
-            }
-            catch (CryptographicException)
-            {
-                // a malformed extension names nothing to reach
-            }
-        }
-        return urls;
-
-        void Add(string purpose, string uri)
-        {
-            if (Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttp && parsed.IdnHost.Length > 0)
-                urls.Add(new IssuerUrl(purpose, parsed));
-        }
-    }
-
     /// <summary>A warning per issuer URL whose host and port refuse or ignore a TCP connection; none when all answer.</summary>
     public static async Task<IReadOnlyList<PreflightFinding>> CheckAsync(IEnumerable<X509Certificate2> issued, CancellationToken cancellationToken)
     {
-        var endpoints = issued.SelectMany(UrlsOf).DistinctBy(u => (u.Url.IdnHost, u.Url.Port)).Take(MaxEndpoints).ToList();
+        var endpoints = issued.SelectMany(AuthorityInformationAccess.HttpUrls).DistinctBy(u => (u.Url.IdnHost, u.Url.Port)).Take(MaxEndpoints).ToList();
         var findings = await Task.WhenAll(endpoints.Select(u => ReachAsync(u, cancellationToken)));
         return findings.OfType<PreflightFinding>().ToList();
     }
 
-    private static async Task<PreflightFinding?> ReachAsync(IssuerUrl url, CancellationToken cancellationToken)
+    private static async Task<PreflightFinding?> ReachAsync(AuthorityInformationAccess.AccessUrl url, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(ConnectTimeout);

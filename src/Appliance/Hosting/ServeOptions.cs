@@ -91,11 +91,7 @@ internal sealed record ServeOptions(
                         throw new ArgumentException($"--site-upstream {siteUpstream}: give http://HOST:PORT or unix:/path/to.sock.");
                     break;
                 case "--site-max-body": siteMaxBody = Bytes(args[i], Value()); break;
-                case "--site-timeout":
-                    var seconds = Value();
-                    siteTimeout = int.TryParse(seconds, out var whole) && whole is > 0 and <= 86_400 ? TimeSpan.FromSeconds(whole)
-                        : throw new ArgumentException($"--site-timeout {seconds}: give whole seconds from 1 to 86400.");
-                    break;
+                case "--site-timeout": siteTimeout = Seconds(args[i], Value(), 1, 86_400); break;
                 case "--tls-ticket-rotation": ticketRotation = Seconds(args[i], Value(), 1, 7 * 86_400); break;
                 case "--tls-session-lifetime": sessionLifetime = Seconds(args[i], Value(), 1, 7 * 86_400); break;
                 case "--tpm-pcrs": pcrText = Value(); break;

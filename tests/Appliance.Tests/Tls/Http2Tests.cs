@@ -2,27 +2,12 @@ using Appliance.Tests.Hostile;
 
 namespace Appliance.Tests.Tls;
 
-/// <summary>An appliance whose site is a raw HTTP/1.1 upstream that records what it receives.</summary>
-public sealed class Http2ApplianceFixture : IAsyncLifetime
-{
-    public RawUpstream Upstream { get; } = new();
-    public ApplianceProcess Appliance { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync() =>
-        Appliance = await ApplianceProcess.StartAsync(null, ApplianceProcess.AdminPassword, "--site-upstream", Upstream.Url);
-
-    public async ValueTask DisposeAsync()
-    {
-        await Appliance.DisposeAsync();
-        await Upstream.DisposeAsync();
-    }
-}
-
 /// <summary>
 /// HTTP/2 by ALPN against the published binary: curl and h2load (nghttp2) negotiate h2 for /appliance and the site,
 /// a client that offers only http/1.1 gets HTTP/1.1, and the site's upstream keeps receiving HTTP/1.1.
 /// </summary>
-public sealed class Http2Tests(Http2ApplianceFixture fixture) : IClassFixture<Http2ApplianceFixture>
+/// <remarks>The fixture is the smuggling tests' box: an appliance whose site is a raw HTTP/1.1 upstream that records what it receives.</remarks>
+public sealed class Http2Tests(SmugglingTests.Box fixture) : IClassFixture<SmugglingTests.Box>
 {
     private string Url(string path) => $"https://127.0.0.1:{fixture.Appliance.HttpsPort}{path}";
 

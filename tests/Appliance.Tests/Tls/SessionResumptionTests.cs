@@ -96,6 +96,40 @@ public sealed class SessionResumptionTests(ResumptionApplianceFixture fixture) :
         Assert.True(Reused(third), third);
     }
 
+    /// <summary>A copy of a saved session whose ticket has one byte flipped at <paramref name="offset"/> (0-15: the key name; later: the sealed part).</summary>
+    private string Tampered(string sessionFile, int offset, string name)
+    {
+        var hex = string.Concat(TicketOf(sessionFile).Split('\n').Skip(1)
+            .Select(l => l.Split(" - ", 2) is [_, var rest] ? rest[..Math.Min(rest.Length, 47)].Replace("-", " ") : ""))
+            .Replace(" ", "");
+        var ticketStart = Convert.FromHexString(hex[..64]); // the first 32 bytes, to find the ticket in the DER
+        var der = Path.Combine(_directory, name + ".der");
+        OpenSslFixture.RunIn("", null, "sess_id", "-in", sessionFile, "-outform", "DER", "-out", der);
+        var bytes = File.ReadAllBytes(der);
+        var at = bytes.AsSpan().IndexOf(ticketStart);
+        Assert.True(at > 0, "the ticket was not found in the session's DER");
+        bytes[at + offset] ^= 0x5a;
+        File.WriteAllBytes(der, bytes);
+        var pem = SessionFile(name + ".pem");
+        OpenSslFixture.RunIn("", null, "sess_id", "-inform", "DER", "-in", der, "-out", pem);
+        return pem;
+    }
+
+    [Theory]
+    [InlineData(3)]   // a key name the appliance never made
+    [InlineData(40)]  // the sealed session: the HMAC no longer matches
+    public void AForgedOrCorruptedTicketGetsAFullHandshakeAndTheAnswer(int offset)
+    {
+        var session = SessionFile("genuine.pem");
+        Assert.False(Reused(Connect("a.resume.test", "-tls1_3", sessionOut: session)));
+        var forged = Tampered(session, offset, $"forged-{offset}");
+
+        var answer = Connect("a.resume.test", "-tls1_3", sessionIn: forged);
+        Assert.False(Reused(answer), answer);
+        Assert.Contains("HTTP/1.1 200", answer);
+        Assert.True(Reused(Connect("a.resume.test", "-tls1_3", sessionIn: session))); // the genuine one still resumes
+    }
+
     /// <summary>The session ticket bytes of a saved session (openssl sess_id prints them as a hex dump).</summary>
     private static string TicketOf(string sessionFile)
     {

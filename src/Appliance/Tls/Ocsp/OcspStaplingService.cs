@@ -128,30 +128,10 @@ internal sealed partial class OcspStaplingService(
             var certificate = entry.Certificate;
             if (!certificate.HasPrivateKey || certificate.Chain.Count < 2) continue;
             if (!byId.TryGetValue(certificate.Chain[1], out var issuer)) continue;
-            if (ResponderOf(certificate.Certificate) is not { } responder) continue;
+            if (Certificates.AuthorityInformationAccess.OcspResponder(certificate.Certificate) is not { } responder) continue;
             targets.Add(new Target(certificate.Id, certificate.Certificate, issuer.Id, issuer.Certificate, responder));
         }
         return targets;
-    }
-
-    /// <summary>The first http OCSP responder the certificate's Authority Information Access names (RFC 5280 4.2.2.1).</summary>
-    internal static Uri? ResponderOf(X509Certificate2 certificate)
-    {
-        foreach (var extension in certificate.Extensions)
-        {
-            if (extension.Oid?.Value != "1.3.6.1.5.5.7.1.1") continue;
-            try
-            {
-                var access = new X509AuthorityInformationAccessExtension(extension.RawData, extension.Critical);
-                foreach (var uri in access.EnumerateOcspUris())
-                    if (Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttp) return parsed;
-            }
-            catch (System.Security.Cryptography.CryptographicException)
-            {
-                return null; // a malformed extension names nothing we can ask
-            }
-        }
-        return null;
     }
 
     private async Task FetchAsync(Target target, CancellationToken cancellationToken)

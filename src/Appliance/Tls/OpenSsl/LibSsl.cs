@@ -21,7 +21,6 @@ internal static unsafe partial class LibSsl
     public const int CtrlSetMinProtoVersion = 123;
     public const int CtrlSetMaxProtoVersion = 124;
 
-    public const ulong OpNoTicket = 0x00004000;
     public const ulong OpPrioritizeChaCha = 0x00200000;
     public const ulong OpCipherServerPreference = 0x00400000;
     public const ulong OpNoRenegotiation = 0x40000000;
@@ -35,7 +34,6 @@ internal static unsafe partial class LibSsl
     public const int TlsExtErrAlertFatal = 2;
     public const int TlsExtErrNoAck = 3;
     public const int AlertInternalError = 80;
-    public const int TlsExtNameTypeHostName = 0;
     public const uint TlsExtTypeServerName = 0;
     public const int ClientHelloSuccess = 1;
     public const int ClientHelloError = 0;
@@ -82,11 +80,9 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Ssl)] public static partial int SSL_write_ex(nint ssl, byte* buffer, nuint count, out nuint written);
     [LibraryImport(Ssl)] public static partial int SSL_get_error(nint ssl, int result);
     [LibraryImport(Ssl)] public static partial int SSL_shutdown(nint ssl);
-    [LibraryImport(Ssl)] public static partial nint SSL_get_servername(nint ssl, int type);
     [LibraryImport(Ssl)] public static partial nint SSL_set_SSL_CTX(nint ssl, nint ctx);
     [LibraryImport(Ssl)] public static partial int SSL_client_hello_get0_ext(nint ssl, uint type, byte** data, nuint* length);
     [LibraryImport(Ssl)] public static partial void SSL_get0_alpn_selected(nint ssl, byte** data, uint* length);
-    [LibraryImport(Ssl)] public static partial int SSL_session_reused(nint ssl);
     [LibraryImport(Ssl)] public static partial int SSL_version(nint ssl);
     [LibraryImport(Ssl)] public static partial int SSL_select_next_proto(byte** output, byte* outputLength, byte* serverProtocols, uint serverLength, byte* clientProtocols, uint clientLength);
 

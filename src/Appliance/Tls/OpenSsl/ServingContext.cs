@@ -37,9 +37,6 @@ internal sealed unsafe class ServingContext : SafeHandle
     /// <summary>A context with the appliance's TLS settings and no certificate.</summary>
     public static ServingContext CreateBare() => CreateBare(null);
 
-    /// <summary>The raw SSL_CTX (for settings only the dispatch context has: callbacks, session timeout).</summary>
-    public nint Handle => handle;
-
     private static ServingContext CreateBare(string? certificateId)
     {
         var ctx = LibSsl.SSL_CTX_new(LibSsl.TLS_server_method());

@@ -15,7 +15,7 @@ namespace Appliance.Tls.OpenSsl;
 /// dispatch context, whose ClientHello callback picks the certificate by the selection rules (server name and local
 /// address) and switches the connection to that certificate's SSL_CTX, made once and kept. Sessions resume by
 /// tickets sealed under <see cref="TicketKeys"/>; ALPN offers h2 and http/1.1. The TLS records
-/// go through memory BIOs between Kestrel's socket pipes and the HTTP layer's pipes, so the sockets, the
+/// go through memory BIOs between Kestrel's socket pipes and the HTTP layer's input pipe and output writer, so the sockets, the
 /// threads and HTTP stay Kestrel's; only the TLS state machine is libssl's own, one SSL_CTX per certificate
 /// as nginx keeps them (the runtime's SslStream shares one process-wide SSL_CTX cache that is emptied every
 /// 32 new contexts, so with many certificates nearly every handshake rebuilt one).
@@ -40,7 +40,7 @@ internal sealed partial class TlsTermination : IDisposable
         // ClientHello callback then switches it to.
         unsafe
         {
-            var ctx = _dispatch.Handle;
+            var ctx = _dispatch.DangerousGetHandle();
             LibSsl.SSL_CTX_set_client_hello_cb(ctx, (nint)(delegate* unmanaged<nint, int*, nint, int>)&OnClientHello, 0);
             LibSsl.SSL_CTX_callback_ctrl(ctx, LibSsl.CtrlSetTlsExtServerNameCallback, (nint)(delegate* unmanaged<nint, int*, nint, int>)&OnServerName);
             LibSsl.SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, (nint)(delegate* unmanaged<nint, byte*, byte*, nint, nint, int, int>)&OnTicketKey);
@@ -255,7 +255,7 @@ internal sealed partial class TlsTermination : IDisposable
 
         public TlsCertificateSelector Selector { get; }
         public OcspStapling Stapling { get; }
-        /// <summary>The certificate the SNI callback chose: its stapled response is sent.</summary>
+        /// <summary>The certificate the ClientHello callback chose: its stapled response is sent.</summary>
         public string? CertificateId { get; set; }
         public IPAddress LocalAddress { get; }
         /// <summary>The client's SNI, for the log line of a failed handshake.</summary>
